@@ -1,0 +1,1 @@
+"""Scenario files (hipsem/scenario-1), the runner, the checker and the report."""
