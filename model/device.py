@@ -41,8 +41,8 @@ class Device(Protocol):
 
     host_function_api_calls: int
 
-    def create_stream(self) -> Stream:
-        """hipStreamCreateWithFlags(hipStreamNonBlocking)."""
+    def create_stream(self, label: str = "") -> Stream:
+        """hipStreamCreateWithFlags(hipStreamNonBlocking); `label` names it in traces."""
         ...
 
     def destroy_stream(self, stream: Stream) -> None:
