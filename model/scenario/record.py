@@ -36,6 +36,9 @@ class OpResult:
     value: int | None = None  # query result
     submit_us: float | None = None
     message: str = ""
+    # An execute's submit call: the seq observed when the host call was made (used by the
+    # checker's failure-propagation property; falls back to submit_us when None).
+    submit_seq: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
