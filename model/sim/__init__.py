@@ -1,0 +1,17 @@
+"""The SimPy model of the HIP runtime subset: seeded environment, timing, device.
+
+Time unit: microseconds of simulated time.
+"""
+
+from model.sim.device import HOST_FUNCTION_TRACK, SimDevice, SimEvent, SimStream
+from model.sim.env import SeededEnvironment
+from model.sim.timing import Timing
+
+__all__ = [
+    "HOST_FUNCTION_TRACK",
+    "SeededEnvironment",
+    "SimDevice",
+    "SimEvent",
+    "SimStream",
+    "Timing",
+]

@@ -1,0 +1,415 @@
+"""The SimPy device: the HIP runtime subset of `model.device.Device`, simulated.
+
+Time unit: microseconds of simulated time (`env.now`).
+
+Every protocol method is an *instantaneous* Python call: it takes no simulated time. The
+platform that drives the core charges `timing.cost(op, env.rng)` before it makes each call.
+Blocking calls have SimPy versions for the platform: `synchronize_event_async` and
+`destroy_stream_async` return a `simpy.Event` to yield. Called directly, the blocking
+methods succeed when they would not block and otherwise raise `DeviceError` (a Python
+call cannot block in simulation).
+
+Rules modelled (numbered as in DESIGN.md, "HIP semantics the model must reproduce"):
+
+1. An event refers to its most recent record: `record_event` enqueues a new marker on the
+   stream and points the event at it; waits made earlier keep the old marker.
+2. A never-recorded event is an empty set of work: `query_event` is True,
+   `synchronize_event` returns at once and `stream_wait_event` enqueues nothing.
+3. `stream_wait_event` snapshots the event's current marker; later re-records do not
+   change what the stream waits for.
+4. `destroy_event` returns at once; markers already enqueued, and waits on them, still
+   complete. Any later use of the destroyed event raises `DeviceError`.
+5. A host function runs `callback_latency_us` after all earlier work of its stream is
+   done, on the device's ONE host-function thread (FIFO, one at a time, each body
+   `host_function_us`); its stream runs nothing else until it returns.
+6. Every device call made while a host function runs is a violation: it is counted in
+   `host_function_api_calls`, logged in `host_function_api_call_log`, and still takes
+   effect as in HIP (which does not check). A `DeviceError` raised inside a host function
+   is recorded in `host_function_errors` and ends that function; other exceptions
+   propagate out of `env.run()`.
+7. Each stream is one SimPy process running its commands in order; streams are
+   independent except through event markers.
+8. Destroying a stream waits until its queued work is done (`destroy_stream_async`).
+
+Invariant: a stream's `pending` counts the commands enqueued on it and not yet finished;
+a marker's `done` event is triggered exactly when its stream reaches it.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Generator
+from dataclasses import dataclass
+from typing import Any
+
+import simpy
+
+from model.core.status import DeviceError, InvalidArgumentError
+from model.device import WorkItem
+from model.scenario.record import Span
+from model.sim.env import SeededEnvironment
+from model.sim.timing import Timing
+
+HOST_FUNCTION_TRACK = "host-function thread"
+
+WorkHook = Callable[[str, str, float], None]  # (work tag, stream label, time in µs)
+
+
+@dataclass(eq=False, slots=True)
+class _Marker:
+    """One record of an event: `done` triggers when its stream reaches it."""
+
+    name: str  # "<event>@<record number>", e.g. "e3@2"
+    done: simpy.Event
+
+    @property
+    def completed(self) -> bool:
+        return bool(self.done.triggered)
+
+
+@dataclass(frozen=True, slots=True)
+class _Work:
+    item: WorkItem
+
+
+@dataclass(frozen=True, slots=True)
+class _Record:
+    marker: _Marker
+
+
+@dataclass(frozen=True, slots=True)
+class _Wait:
+    marker: _Marker
+
+
+@dataclass(frozen=True, slots=True)
+class _HostFn:
+    fn: Callable[[], None]
+
+
+@dataclass(frozen=True, slots=True)
+class _End:
+    done: simpy.Event | None
+
+
+_Command = _Work | _Record | _Wait | _HostFn | _End
+
+
+@dataclass(frozen=True, slots=True)
+class _HostCall:
+    fn: Callable[[], None]
+    stream: str
+    done: simpy.Event
+
+
+class SimStream:
+    """A stream handle. `state` is "live", "closing" (being destroyed) or "destroyed"."""
+
+    __slots__ = ("commands", "label", "pending", "state")
+
+    def __init__(self, label: str, commands: simpy.Store) -> None:
+        self.label = label
+        self.commands = commands
+        self.pending = 0
+        self.state = "live"
+
+    def __repr__(self) -> str:
+        return f"SimStream({self.label}, {self.state}, pending={self.pending})"
+
+
+class SimEvent:
+    """An event handle; `marker` is its most recent record (None: never recorded)."""
+
+    __slots__ = ("destroyed", "marker", "name", "records")
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.marker: _Marker | None = None
+        self.records = 0
+        self.destroyed = False
+
+    def __repr__(self) -> str:
+        state = "destroyed" if self.destroyed else f"records={self.records}"
+        return f"SimEvent({self.name}, {state})"
+
+
+class SimDevice:
+    """The simulated HIP runtime (see the module docstring for the rules it models)."""
+
+    def __init__(self, env: SeededEnvironment, timing: Timing | None = None) -> None:
+        self.env = env
+        self.timing = timing if timing is not None else Timing()
+        # Rule 6 accounting.
+        self.host_function_api_calls = 0
+        self.host_function_api_call_log: list[str] = []
+        self.host_function_errors: list[str] = []
+        # Observation.
+        self.work_times: dict[str, tuple[float, float]] = {}
+        self.stream_order: dict[str, list[str]] = {}
+        self.spans: list[Span] = []
+        self.events_created = 0
+        self.events_destroyed = 0
+        self.streams_created = 0
+        self.streams_destroyed = 0
+        self.on_work_start: WorkHook | None = None
+        self.on_work_end: WorkHook | None = None
+
+        self._streams: set[SimStream] = set()
+        self._host_queue = simpy.Store(env)
+        self._host_context: str | None = None  # label of the stream whose fn is running
+        env.process(self._host_thread())
+
+    # ----------------------------------------------------------------- observation
+
+    @property
+    def in_host_function(self) -> bool:
+        """True while a host function body is executing (rule 6)."""
+        return self._host_context is not None
+
+    @property
+    def live_events(self) -> int:
+        return self.events_created - self.events_destroyed
+
+    @property
+    def live_streams(self) -> int:
+        return self.streams_created - self.streams_destroyed
+
+    def quiescent(self) -> bool:
+        """True when no stream has queued or running work (host functions included)."""
+        return all(s.pending == 0 for s in self._streams)
+
+    # ---------------------------------------------------------------- streams
+
+    def create_stream(self, label: str = "") -> SimStream:
+        """hipStreamCreate. Labels are unique: a repeated one gets a "#<n>" suffix."""
+        self._api(f"create_stream({label!r})")
+        n = self.streams_created
+        name = label or f"stream{n}"
+        if name in self.stream_order:
+            name = f"{name}#{n}"
+        stream = SimStream(name, simpy.Store(self.env))
+        self.streams_created += 1
+        self._streams.add(stream)
+        self.stream_order[name] = []
+        self.env.process(self._run_stream(stream))
+        return stream
+
+    def destroy_stream(self, stream: SimStream) -> None:
+        """hipStreamDestroy of an idle stream; raises `DeviceError` if it would block."""
+        self._api(f"destroy_stream({_label(stream)})")
+        s = self._stream(stream)
+        if s.pending:
+            raise DeviceError(
+                f"destroy_stream({s.label}) would block: {s.pending} command(s) still "
+                "queued (use destroy_stream_async from a simulated host thread)"
+            )
+        self._finish_stream(s)
+        s.commands.put(_End(None))  # lets the stream's process end
+
+    def destroy_stream_async(self, stream: SimStream) -> simpy.Event:
+        """hipStreamDestroy: the returned event fires once the queued work is done and
+        the stream is destroyed (rule 8). The stream accepts no commands meanwhile."""
+        self._api(f"destroy_stream({_label(stream)})")
+        s = self._stream(stream)
+        s.state = "closing"
+        done = self.env.event()
+        s.commands.put(_End(done))
+        return done
+
+    def launch_work(self, stream: SimStream, work: WorkItem) -> None:
+        """Enqueue `work.duration_us` of device work (rule 7)."""
+        self._api(f"launch_work({_label(stream)}, {work.tag})")
+        s = self._stream(stream)
+        d = work.duration_us
+        if not (math.isfinite(d) and d >= 0):
+            raise InvalidArgumentError(f"work {work.tag!r}: duration_us must be >= 0, got {d!r}")
+        self._enqueue(s, _Work(work))
+
+    def launch_host_func(self, stream: SimStream, fn: Callable[[], None]) -> None:
+        """hipLaunchHostFunc (rule 5)."""
+        self._api(f"launch_host_func({_label(stream)}, {_fn_name(fn)})")
+        s = self._stream(stream)
+        if not callable(fn):
+            raise InvalidArgumentError(f"launch_host_func: {fn!r} is not callable")
+        self._enqueue(s, _HostFn(fn))
+
+    # ---------------------------------------------------------------- events
+
+    def create_event(self) -> SimEvent:
+        """hipEventCreate: a new event is never recorded (rule 2)."""
+        self._api("create_event()")
+        self.events_created += 1
+        return SimEvent(f"e{self.events_created}")
+
+    def destroy_event(self, event: SimEvent) -> None:
+        """hipEventDestroy: returns at once; enqueued markers still complete (rule 4)."""
+        self._api(f"destroy_event({_name(event)})")
+        e = self._event(event)
+        e.destroyed = True
+        self.events_destroyed += 1
+
+    def record_event(self, event: SimEvent, stream: SimStream) -> None:
+        """hipEventRecord: a new marker at the tail of `stream` (rule 1)."""
+        self._api(f"record_event({_name(event)}, {_label(stream)})")
+        e = self._event(event)
+        s = self._stream(stream)
+        e.records += 1
+        e.marker = _Marker(f"{e.name}@{e.records}", self.env.event())
+        self._enqueue(s, _Record(e.marker))
+
+    def stream_wait_event(self, stream: SimStream, event: SimEvent) -> None:
+        """hipStreamWaitEvent: waits for the current marker (rule 3); none: no-op (rule 2)."""
+        self._api(f"stream_wait_event({_label(stream)}, {_name(event)})")
+        e = self._event(event)
+        s = self._stream(stream)
+        if e.marker is not None:
+            self._enqueue(s, _Wait(e.marker))
+
+    def query_event(self, event: SimEvent) -> bool:
+        """hipEventQuery: True when the current record is done, or there is none."""
+        self._api(f"query_event({_name(event)})")
+        e = self._event(event)
+        return e.marker is None or e.marker.completed
+
+    def synchronize_event(self, event: SimEvent) -> None:
+        """hipEventSynchronize of a complete event; raises `DeviceError` if it would block."""
+        self._api(f"synchronize_event({_name(event)})")
+        e = self._event(event)
+        if e.marker is not None and not e.marker.completed:
+            where = " inside a host function (a hang in HIP)" if self.in_host_function else ""
+            raise DeviceError(
+                f"synchronize_event({e.name}) would block{where}: {e.marker.name} is not "
+                "complete (use synchronize_event_async from a simulated host thread)"
+            )
+
+    def synchronize_event_async(self, event: SimEvent) -> simpy.Event:
+        """hipEventSynchronize: the returned event fires when the current record is done
+        (at once if never recorded), rounded up to the spin granularity `sync_poll_us`."""
+        self._api(f"synchronize_event({_name(event)})")
+        e = self._event(event)
+        if e.marker is None or e.marker.completed:
+            done: simpy.Event = self.env.event()
+            done.succeed()
+            return done
+        return self.env.process(self._synchronize(e.marker))
+
+    # ---------------------------------------------------------------- processes
+
+    def _run_stream(self, s: SimStream) -> Generator[simpy.Event, Any, None]:
+        env = self.env
+        while True:
+            cmd: _Command = yield s.commands.get()
+            if isinstance(cmd, _End):
+                self._finish_stream(s)
+                if cmd.done is not None:
+                    cmd.done.succeed()
+                return
+            if isinstance(cmd, _Work):
+                tag, start = cmd.item.tag, env.now
+                self.stream_order[s.label].append(tag)
+                if self.on_work_start is not None:
+                    self.on_work_start(tag, s.label, start)
+                if cmd.item.duration_us > 0:
+                    yield env.timeout(cmd.item.duration_us)
+                self.work_times[tag] = (start, env.now)
+                self.spans.append(
+                    Span(s.label, tag, start, env.now, {"duration_us": cmd.item.duration_us})
+                )
+                if self.on_work_end is not None:
+                    self.on_work_end(tag, s.label, env.now)
+            elif isinstance(cmd, _Record):
+                cmd.marker.done.succeed()
+            elif isinstance(cmd, _Wait):
+                if not cmd.marker.completed:
+                    start = env.now
+                    yield cmd.marker.done
+                    self.spans.append(Span(s.label, f"wait {cmd.marker.name}", start, env.now))
+            else:  # _HostFn
+                yield env.timeout(self.timing.cost("callback_latency", env.rng))
+                returned = env.event()
+                self._host_queue.put(_HostCall(cmd.fn, s.label, returned))
+                yield returned
+            s.pending -= 1
+
+    def _host_thread(self) -> Generator[simpy.Event, Any, None]:
+        """The process-wide host-function thread: one function at a time, FIFO (rule 5)."""
+        env = self.env
+        while True:
+            call: _HostCall = yield self._host_queue.get()
+            start = env.now
+            self._host_context = call.stream
+            try:
+                call.fn()
+            except DeviceError as exc:
+                self.host_function_errors.append(
+                    f"{_fn_name(call.fn)} (host function from stream {call.stream}) at "
+                    f"{start:.1f}us: {exc}"
+                )
+            finally:
+                self._host_context = None
+            yield env.timeout(self.timing.cost("host_function", env.rng))
+            self.spans.append(
+                Span(
+                    HOST_FUNCTION_TRACK,
+                    f"host function ({call.stream})",
+                    start,
+                    env.now,
+                    {"stream": call.stream, "fn": _fn_name(call.fn)},
+                )
+            )
+            call.done.succeed()
+
+    def _synchronize(self, marker: _Marker) -> Generator[simpy.Event, Any, None]:
+        start = self.env.now
+        yield marker.done
+        poll = self.timing.sync_poll_us
+        if poll > 0:
+            elapsed = self.env.now - start
+            late = math.ceil(elapsed / poll - 1e-9) * poll - elapsed
+            if late > 0:
+                yield self.env.timeout(late)
+
+    # ---------------------------------------------------------------- helpers
+
+    def _api(self, call: str) -> None:
+        """Account a device call; from host-function context it is a violation (rule 6)."""
+        ctx = self._host_context
+        if ctx is not None:
+            self.host_function_api_calls += 1
+            where = f"host function from stream {ctx}"
+            self.host_function_api_call_log.append(f"{call} at {self.env.now:.1f}us ({where})")
+
+    def _enqueue(self, s: SimStream, cmd: _Command) -> None:
+        s.pending += 1
+        s.commands.put(cmd)
+
+    def _finish_stream(self, s: SimStream) -> None:
+        if s.state != "destroyed":
+            s.state = "destroyed"
+            self.streams_destroyed += 1
+
+    def _stream(self, stream: object) -> SimStream:
+        if not isinstance(stream, SimStream) or stream not in self._streams:
+            raise DeviceError(f"not a stream of this device: {stream!r}")
+        if stream.state != "live":
+            raise DeviceError(f"stream {stream.label} is {stream.state}")
+        return stream
+
+    def _event(self, event: object) -> SimEvent:
+        if not isinstance(event, SimEvent):
+            raise DeviceError(f"not an event: {event!r}")
+        if event.destroyed:
+            raise DeviceError(f"event {event.name} was destroyed")
+        return event
+
+
+def _label(stream: object) -> str:
+    return stream.label if isinstance(stream, SimStream) else repr(stream)
+
+
+def _name(event: object) -> str:
+    return event.name if isinstance(event, SimEvent) else repr(event)
+
+
+def _fn_name(fn: object) -> str:
+    return str(getattr(fn, "__qualname__", None) or getattr(fn, "__name__", None) or fn)

@@ -1,0 +1,38 @@
+"""A SimPy environment whose ties are broken by a seeded random generator.
+
+Plain SimPy processes events scheduled for the same time and priority in the order they
+were scheduled (FIFO). Real hardware makes no such promise, so this environment orders
+such ties by a draw from `rng`: a run is exactly reproducible for a seed, and different
+seeds explore different interleavings of simultaneous events. Time unit: microseconds.
+
+Invariant: the event queue holds `(time, priority, key, event)` tuples — the 4-tuple
+shape that `simpy.Environment.step` unpacks — where `key = draw << 64 | eid` is a unique
+int (a random 32-bit draw, then SimPy's event counter), so two events are never compared.
+"""
+
+from __future__ import annotations
+
+import random
+from heapq import heappush
+
+import simpy
+from simpy.events import NORMAL, Event, EventPriority
+
+
+class SeededEnvironment(simpy.Environment):
+    """`simpy.Environment` with a seeded random tie-break and the run's one `rng`."""
+
+    def __init__(self, seed: int, initial_time: float = 0) -> None:
+        super().__init__(initial_time)
+        self.seed = seed
+        self.rng = random.Random(seed)
+
+    def schedule(
+        self,
+        event: Event,
+        priority: EventPriority = NORMAL,
+        delay: float = 0,
+    ) -> None:
+        """Schedule `event` after `delay`; ties at equal (time, priority) are random."""
+        key = self.rng.getrandbits(32) << 64 | next(self._eid)
+        heappush(self._queue, (self._now + delay, priority, key, event))
