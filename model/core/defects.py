@@ -1,0 +1,72 @@
+"""Seeded defects: switches that put known bugs of this design back into the core.
+
+Each member names one defect; `CoreContext(defects=...)` turns it on. The clean core is
+`frozenset()`. The property suite must catch every one of them (tests/property/
+test_defects.py); `hipsem fuzz --list-defects` prints this catalogue.
+
+The first five are the defects of the design's first version (DESIGN.md, "Known defects
+of this design in the wild"); the rest are plausible bugs of the same code.
+"""
+
+from __future__ import annotations
+
+import enum
+
+
+class Defect(enum.Enum):
+    """A named defect; the value is the CLI name, the docstring table below the effect."""
+
+    FRESH_EVENT_WAIT = "fresh-event-wait"
+    LIFO_READY = "lifo-ready"
+    CALLBACK_POOL_RELEASE = "callback-pool-release"
+    WAIT_SYNCS_DEVICE_EVENT = "wait-syncs-device-event"
+    NO_FAILURE_PROPAGATION = "no-failure-propagation"
+    LOST_WAKEUP = "lost-wakeup"
+    RESCAN_DROPS_WAIT = "rescan-drops-wait"
+    SCAN_ERROR_DROPS_REST = "scan-error-drops-rest"
+    POOL_REF_LEAK = "pool-ref-leak"
+    PUBLISH_BEFORE_RECORD = "publish-before-record"
+    WAIT_LIMIT_DROPS = "wait-limit-drops"
+    STALE_SIGNAL_REGRESS = "stale-signal-regress"
+
+    @property
+    def description(self) -> str:
+        return DESCRIPTIONS[self]
+
+    @classmethod
+    def parse(cls, name: str) -> Defect:
+        from model.core.status import InvalidArgumentError
+
+        for defect in cls:
+            if name in (defect.value, defect.name):
+                return defect
+        names = ", ".join(d.value for d in cls)
+        raise InvalidArgumentError(f"unknown defect {name!r}; expected one of {names}")
+
+
+DESCRIPTIONS: dict[Defect, str] = {
+    Defect.FRESH_EVENT_WAIT: "a wait with no recorded producer binds a fresh, never-recorded "
+    "event, so the stream wait is a no-op and work starts early (HIP rule 2)",
+    Defect.LIFO_READY: "ready batches go to the worker through a LIFO stack, so a later batch "
+    "is issued first",
+    Defect.CALLBACK_POOL_RELEASE: "the completion host function returns events to the pool "
+    "itself; past capacity the pool destroys them inside the callback (HIP rule 6)",
+    Defect.WAIT_SYNCS_DEVICE_EVENT: "a host wait synchronizes on the producer's device event and "
+    "returns OK before the host timeline has advanced",
+    Defect.NO_FAILURE_PROPAGATION: "an action failed by a failed wait semaphore does not fail "
+    "its own signal semaphores",
+    Defect.LOST_WAKEUP: "a host waiter is registered after the value check, outside the lock; a "
+    "signal in between is never seen",
+    Defect.RESCAN_DROPS_WAIT: "a rescan drops a wait it could not yet satisfy, so the action "
+    "issues without it",
+    Defect.SCAN_ERROR_DROPS_REST: "an action failing in the middle of a scan drops the rest of "
+    "the pending list",
+    Defect.POOL_REF_LEAK: "issuing an action with two or more device waits leaks one event "
+    "reference",
+    Defect.PUBLISH_BEFORE_RECORD: "a signal timepoint is published before its event is recorded, "
+    "so a consumer can wait on the event's previous record",
+    Defect.WAIT_LIMIT_DROPS: "device waits beyond max_wait_events are silently dropped instead "
+    "of being left to the host timeline",
+    Defect.STALE_SIGNAL_REGRESS: "completion applies a signal value even when the timeline is "
+    "already past it, so host-visible values can decrease",
+}

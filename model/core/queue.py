@@ -1,0 +1,419 @@
+"""The deferred queue: wait-before-signal submissions over one HIP stream.
+
+Mirrors IREE's `hal/drivers/hip/pending_queue_actions.c`. `execute(waits, signals, work)`
+parks an *action* until every wait is either reached on the host timeline or bound to a
+producer event that is already recorded (a published signal, `semaphore.py`); then it
+joins a *ready batch*. A worker loop issues ready batches in FIFO order: stream waits on
+the bound events, the work, a record of one completion event, then publication of that
+event as a device signal for each signal semaphore. A completion loop retires issued
+actions in issue order and advances their semaphores on the host timeline.
+
+Completion modes (setting `completion`):
+  callback: a host function on a per-queue callback stream, made to wait on the
+            completion event, marks the action done and wakes the completion loop; it
+            makes no device call (HIP rule 6).
+  thread:   the completion loop synchronizes each completion event in issue order.
+
+Rules:
+  1. Scans visit the whole pending list in submission order; a parked action never holds
+     back a later one. Actions found ready in one scan form one batch, in that order.
+  2. A bound producer event keeps a reference until its stream wait is enqueued.
+  3. A signal is published only after its event is recorded.
+  4. An action whose wait semaphore failed fails with that status and fails its signal
+     semaphores with it. `shutdown()` cancels parked actions with CANCELLED.
+  5. More device waits than `max_wait_events`: the action stays parked until enough of
+     them are reached on the host timeline (never fails, never drops a wait).
+
+Invariant: every submitted action is in exactly one of pending, a ready batch, issuing,
+in flight, or finished; only pending actions hold wait timepoints.
+"""
+
+from __future__ import annotations
+
+import enum
+import functools
+from collections import deque
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from model.core.defects import Defect
+from model.core.effects import Call, Flag, Gen, WaitFor
+from model.core.pools import PooledEvent, Timepoint
+from model.core.semaphore import Semaphore, check_value
+from model.core.status import OutOfRangeError, StatusCode
+from model.device import WorkItem
+
+if TYPE_CHECKING:
+    from model.core.context import CoreContext
+
+
+class ActionState(enum.Enum):
+    PENDING = "pending"
+    READY = "ready"
+    ISSUING = "issuing"
+    IN_FLIGHT = "in-flight"
+    COMPLETED = "completed"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+
+FINISHED = frozenset({ActionState.COMPLETED, ActionState.FAILED, ActionState.CANCELLED})
+
+
+class Action:
+    """One execute submission and everything it holds while it moves through the queue."""
+
+    __slots__ = (
+        "bound", "done", "event", "id", "scans", "signals", "state", "status",
+        "timepoints", "waits", "work",
+    )
+
+    def __init__(self, ident: str, waits: list[tuple[Semaphore, int]],
+                 signals: list[tuple[Semaphore, int]], work: WorkItem) -> None:
+        self.id = ident
+        self.waits = waits
+        self.signals = signals
+        self.work = work
+        self.state = ActionState.PENDING
+        self.status: tuple[StatusCode, str] = (StatusCode.OK, "")
+        self.timepoints: dict[int, Timepoint] = {}  # wait index -> armed timepoint
+        # Producer events bound to device waits (None: defect fresh-event-wait).
+        self.bound: list[PooledEvent | None] = []
+        self.event: PooledEvent | None = None  # completion event, set at issue
+        self.done = False  # set by the completion host function
+        self.scans = 0
+
+    def __repr__(self) -> str:
+        return f"Action({self.id!r}, {self.state.value})"
+
+
+@dataclass(frozen=True, slots=True)
+class QueueStatistics:
+    submitted: int
+    pending: int
+    ready: int
+    in_flight: int
+    completed: int
+    failed: int
+    cancelled: int
+
+
+_Binding = list[PooledEvent | None]
+
+
+class DeferredQueue:
+    """A queue of actions over one stream (plus a callback stream in callback mode)."""
+
+    def __init__(self, ctx: CoreContext, name: str) -> None:
+        self.ctx = ctx
+        self.name = name
+        self.stream: Any = None
+        self.callback_stream: Any = None
+        self._pending: list[Action] = []
+        self._ready: deque[list[Action]] = deque()
+        self._issuing: Action | None = None
+        self._in_flight: deque[Action] = deque()
+        self._finished: dict[ActionState, int] = dict.fromkeys(FINISHED, 0)
+        self._submitted = 0
+        self._scanning = False
+        self._rescan = False
+        self._closing = False
+        self._worker_exited = False
+        self.work_flag = Flag(f"{name}.work")
+        self.completion_flag = Flag(f"{name}.completion")
+        self.drained = Flag(f"{name}.drained")
+
+    @property
+    def callback_mode(self) -> bool:
+        return self.ctx.settings.completion == "callback"
+
+    def start(self) -> Gen[None]:
+        """Create the queue's stream(s)."""
+        self.stream = yield Call("create_stream", (self.name,))
+        if self.callback_mode:
+            self.callback_stream = yield Call("create_stream", (f"{self.name}.callbacks",))
+
+    # -- submission and scanning ------------------------------------------------------
+    def execute(self, ident: str, waits: Sequence[tuple[Semaphore, int]],
+                signals: Sequence[tuple[Semaphore, int]], work: WorkItem) -> Action:
+        """Submit work that waits for `waits` and then signals `signals` (never blocks)."""
+        for sem, value in [*waits, *signals]:
+            check_value(value, f"execute {ident!r}: value for semaphore {sem.name!r}")
+        for sem, value in signals:
+            if value <= sem.value:
+                raise OutOfRangeError(
+                    f"execute {ident!r}: signal value {value} for semaphore {sem.name!r} "
+                    f"does not increase its current value {sem.value}"
+                )
+        if self._closing:
+            raise OutOfRangeError(f"queue {self.name!r} is shut down")
+        action = Action(ident, list(waits), list(signals), work)
+        self._pending.append(action)
+        self._submitted += 1
+        self.request_scan()
+        return action
+
+    def request_scan(self) -> None:
+        """Scan the pending list now; a request made during a scan repeats the scan."""
+        if self._scanning:
+            self._rescan = True
+            return
+        self._scanning = True
+        try:
+            self._rescan = True
+            while self._rescan:
+                self._rescan = False
+                self._scan_once()
+        finally:
+            self._scanning = False
+
+    def _scan_once(self) -> None:
+        batch: list[Action] = []
+        for action in list(self._pending):
+            if action.state is not ActionState.PENDING:
+                continue
+            outcome = self._evaluate(action)
+            action.scans += 1
+            if isinstance(outcome, tuple):
+                self._fail_pending(action, *outcome)
+                if Defect.SCAN_ERROR_DROPS_REST in self.ctx.defects:
+                    self._drop_after(action)
+                    break
+            elif outcome is None:
+                self._arm(action)
+            else:
+                self._make_ready(action, outcome)
+                batch.append(action)
+        if batch:
+            self._ready.append(batch)
+            for action in batch:
+                self.ctx.observer.action_ready(self, action)
+            self.work_flag.set()
+
+    def _evaluate(self, action: Action) -> _Binding | tuple[StatusCode, str] | None:
+        """A binding if the action is ready, a failure status, or None (stay parked)."""
+        defects = self.ctx.defects
+        binding: _Binding = []
+        for sem, value in action.waits:
+            if sem.failure is not None:
+                code, message = sem.failure
+                return (code, f"wait semaphore {sem.name!r} failed: {message}")
+            if sem.value >= value:
+                continue
+            event = sem.producer_event(value)
+            if event is not None or Defect.FRESH_EVENT_WAIT in defects:
+                binding.append(event)
+            elif not (Defect.RESCAN_DROPS_WAIT in defects and action.scans > 0):
+                return None
+        limit = self.ctx.settings.max_wait_events
+        if len(binding) > limit:
+            if Defect.WAIT_LIMIT_DROPS not in defects:
+                return None
+            binding = binding[:limit]
+        return binding
+
+    def _make_ready(self, action: Action, binding: _Binding) -> None:
+        for event in binding:
+            if event is not None:
+                self.ctx.event_pool.retain(event)
+        action.bound = binding
+        self._release_timepoints(action)
+        self._pending.remove(action)
+        action.state = ActionState.READY
+
+    def _arm(self, action: Action) -> None:
+        """Make sure every wait not reached on the host has a live timepoint."""
+        for index, (sem, value) in enumerate(action.waits):
+            tp = action.timepoints.get(index)
+            if tp is not None and (tp.fired or sem.value >= value):
+                self._release_timepoint(action, index)
+                tp = None
+            if tp is None and sem.value < value:
+                tp = self.ctx.timepoint_pool.acquire()
+                action.timepoints[index] = tp
+                sem.add_wait(tp, value, self.request_scan, wake_on_publish=True)
+
+    def _release_timepoint(self, action: Action, index: int) -> None:
+        tp = action.timepoints.pop(index)
+        sem = action.waits[index][0]
+        sem.remove_wait(tp)
+        self.ctx.timepoint_pool.release(tp)
+
+    def _release_timepoints(self, action: Action) -> None:
+        for index in list(action.timepoints):
+            self._release_timepoint(action, index)
+
+    # -- failure and cancellation -----------------------------------------------------
+    def _fail_pending(self, action: Action, code: StatusCode, message: str) -> None:
+        self._release_timepoints(action)
+        self._pending.remove(action)
+        self._finish(action, ActionState.FAILED, code, message)
+        if Defect.NO_FAILURE_PROPAGATION not in self.ctx.defects:
+            for sem, _ in action.signals:
+                sem.fail(code, f"propagated from action {action.id!r}: {message}")
+
+    def _drop_after(self, failed: Action) -> None:
+        """Defect `scan-error-drops-rest`: the rest of the pending list disappears."""
+        for action in list(self._pending):
+            self._release_timepoints(action)
+        self._pending.clear()
+
+    def _finish(self, action: Action, state: ActionState, code: StatusCode,
+                message: str = "") -> None:
+        action.state = state
+        action.status = (code, message)
+        self._finished[state] += 1
+        self.ctx.observer.action_finished(self, action)
+
+    # -- worker -----------------------------------------------------------------------
+    def worker(self) -> Gen[None]:
+        """Issue ready batches in FIFO order until the queue is shut down."""
+        lifo = Defect.LIFO_READY in self.ctx.defects
+        while True:
+            if not self._ready:
+                if self._closing:
+                    break
+                self.work_flag.clear()
+                yield WaitFor(self.work_flag)
+                continue
+            batch = self._ready.pop() if lifo else self._ready.popleft()
+            for action in batch:
+                yield from self._issue(action)
+        self._worker_exited = True
+        self.completion_flag.set()
+
+    def _issue(self, action: Action) -> Gen[None]:
+        self._issuing = action
+        action.state = ActionState.ISSUING
+        yield from self._enqueue_waits(action)
+        self.ctx.observer.action_issued(self, action)
+        yield Call("launch_work", (self.stream, action.work))
+        event = yield from self.ctx.event_pool.acquire()
+        action.event = event
+        if Defect.PUBLISH_BEFORE_RECORD in self.ctx.defects:
+            self._publish(action, event)
+            yield Call("record_event", (event.handle, self.stream))
+        else:
+            yield Call("record_event", (event.handle, self.stream))
+            self._publish(action, event)
+        if self.callback_mode:
+            yield Call("stream_wait_event", (self.callback_stream, event.handle))
+            handoff = functools.partial(self._handoff, action)
+            yield Call("launch_host_func", (self.callback_stream, handoff))
+        action.state = ActionState.IN_FLIGHT
+        self._issuing = None
+        self._in_flight.append(action)
+        self.completion_flag.set()
+        yield from self.ctx.event_pool.collect()
+
+    def _enqueue_waits(self, action: Action) -> Gen[None]:
+        pool = self.ctx.event_pool
+        bound, action.bound = action.bound, []
+        leak = Defect.POOL_REF_LEAK in self.ctx.defects and len(bound) >= 2
+        for index, event in enumerate(bound):
+            if event is None:  # defect fresh-event-wait: a never-recorded event
+                event = yield from pool.acquire()
+            yield Call("stream_wait_event", (self.stream, event.handle))
+            if leak and index == 0:
+                pool.leaked_refs += 1
+            else:
+                pool.release(event)
+
+    def _publish(self, action: Action, event: PooledEvent) -> None:
+        for sem, value in action.signals:
+            sem.publish_signal(value, event)
+
+    def _handoff(self, action: Action) -> None:
+        """Host function body: hand completion to the completion loop. No device call."""
+        action.done = True
+        if Defect.CALLBACK_POOL_RELEASE in self.ctx.defects:
+            self._retire(action)
+            self.ctx.event_pool.flush_in_callback(self.ctx.device.destroy_event)
+        self.completion_flag.set()
+
+    # -- completion -------------------------------------------------------------------
+    def completion(self) -> Gen[None]:
+        """Retire in-flight actions in issue order; exits once shut down and drained."""
+        while True:
+            if not self._in_flight:
+                if self._closing and self._worker_exited:
+                    break
+                self.completion_flag.clear()
+                yield WaitFor(self.completion_flag)
+                continue
+            head = self._in_flight[0]
+            if not self.callback_mode:
+                assert head.event is not None
+                yield Call("synchronize_event", (head.event.handle,))
+            elif not head.done:
+                self.completion_flag.clear()
+                yield WaitFor(self.completion_flag)
+                continue
+            self._in_flight.popleft()
+            if head.state is ActionState.IN_FLIGHT:
+                self._retire(head)
+            yield from self.ctx.event_pool.collect()
+        self.drained.set()
+
+    def _retire(self, action: Action) -> None:
+        for sem, value in action.signals:
+            sem.complete_signal(value)
+        if action.event is not None:
+            self.ctx.event_pool.release(action.event)
+            action.event = None
+        self._finish(action, ActionState.COMPLETED, StatusCode.OK)
+
+    # -- shutdown ---------------------------------------------------------------------
+    def shutdown(self) -> Gen[list[Action]]:
+        """Cancel parked actions (CANCELLED), drain issued work, destroy the streams.
+
+        Returns the cancelled actions. The worker and completion loops exit.
+        """
+        self._closing = True
+        cancelled = list(self._pending)
+        for action in cancelled:
+            if action.state is ActionState.PENDING:
+                self._fail_pending_cancelled(action)
+        self.work_flag.set()
+        self.completion_flag.set()
+        yield WaitFor(self.drained)
+        yield Call("destroy_stream", (self.stream,))
+        if self.callback_stream is not None:
+            yield Call("destroy_stream", (self.callback_stream,))
+        return cancelled
+
+    def _fail_pending_cancelled(self, action: Action) -> None:
+        self._release_timepoints(action)
+        self._pending.remove(action)
+        message = f"queue {self.name!r} was destroyed with the action parked"
+        self._finish(action, ActionState.CANCELLED, StatusCode.CANCELLED, message)
+        for sem, _ in action.signals:
+            sem.fail(StatusCode.CANCELLED, f"propagated from cancelled action {action.id!r}")
+
+    # -- introspection ----------------------------------------------------------------
+    def pending_actions(self) -> list[Action]:
+        return list(self._pending)
+
+    def statistics(self) -> QueueStatistics:
+        f = self._finished
+        return QueueStatistics(
+            self._submitted, len(self._pending), sum(map(len, self._ready)),
+            len(self._in_flight) + (self._issuing is not None),
+            f[ActionState.COMPLETED], f[ActionState.FAILED], f[ActionState.CANCELLED],
+        )
+
+    def invariant_problems(self) -> list[str]:
+        s = self.statistics()
+        problems = []
+        accounted = s.pending + s.ready + s.in_flight + s.completed + s.failed + s.cancelled
+        if accounted != s.submitted:
+            problems.append(
+                f"queue {self.name}: {s.submitted} actions submitted but {accounted} "
+                "accounted for (pending+ready+in flight+finished)"
+            )
+        holders = [a.id for batch in self._ready for a in batch if a.timepoints]
+        holders += [a.id for a in self._in_flight if a.timepoints]
+        if holders:
+            problems.append(f"queue {self.name}: non-pending actions hold timepoints: {holders}")
+        return problems

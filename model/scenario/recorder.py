@@ -1,0 +1,134 @@
+"""Turns core observations into a `RunRecord` (shared by every backend's runner).
+
+The recorder is the core's `Observer`; it stamps each observation with the backend's
+clock (`now()`) and a sequence number. It also holds the bookkeeping every runner needs:
+op results, the action id -> op mapping, and the post-run derivation of flows and pool
+reports.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable
+
+from model.core.context import CoreContext, Observer
+from model.core.pools import PoolStatistics
+from model.core.queue import Action, DeferredQueue
+from model.core.semaphore import Semaphore
+from model.core.status import StatusCode
+from model.scenario.record import Flow, OpResult, PoolReport, RunRecord, ValueChange
+from model.scenario.types import Execute, Scenario, Signal, Wait
+
+
+class Recorder(Observer):
+    """Observer that fills a `RunRecord`; `frozen` stops recording (teardown)."""
+
+    def __init__(self, scenario: Scenario, backend: str, seed: int,
+                 now: Callable[[], float]) -> None:
+        self.scenario = scenario
+        self.now = now
+        self.record = RunRecord(scenario.name, backend, seed)
+        self._seq = itertools.count()
+        self.frozen = False
+        for actor, _, op in scenario.ops():
+            self.record.ops[op.id] = OpResult(op.id, actor, op.op)
+        for queue in scenario.queues:
+            for table in (self.record.ready_order, self.record.issue_order):
+                table[queue] = []
+
+    def seq(self) -> int:
+        return next(self._seq)
+
+    # -- host op bookkeeping ----------------------------------------------------------
+    def op_started(self, op_id: str) -> None:
+        result = self.record.ops[op_id]
+        result.start_us, result.start_seq = self.now(), self.seq()
+
+    def op_returned(self, op_id: str, status: StatusCode, message: str = "",
+                    value: int | None = None) -> None:
+        result = self.record.ops[op_id]
+        result.end_us, result.end_seq = self.now(), self.seq()
+        result.status, result.message, result.value = status.name, message, value
+
+    def execute_submitted(self, op_id: str, status: StatusCode | None, message: str) -> None:
+        """An execute call returned; a status means the submission itself was rejected."""
+        result = self.record.ops[op_id]
+        result.submit_us, result.submit_seq = self.now(), self.seq()
+        if status is not None:
+            result.status, result.message = status.name, message
+
+    # -- Observer ---------------------------------------------------------------------
+    def value_changed(self, sem: Semaphore, value: int, code: StatusCode) -> None:
+        if not self.frozen:
+            change = ValueChange(sem.name, value, code.name, self.now(), self.seq())
+            self.record.value_log.append(change)
+
+    def action_ready(self, queue: DeferredQueue, action: Action) -> None:
+        if not self.frozen:
+            self.record.ready_order[queue.name].append(action.id)
+
+    def action_issued(self, queue: DeferredQueue, action: Action) -> None:
+        self.record.issue_order[queue.name].append(action.id)
+
+    def action_finished(self, queue: DeferredQueue, action: Action) -> None:
+        if self.frozen:
+            if action.status[0] is StatusCode.CANCELLED:
+                self.record.cancelled_at_teardown.append(action.id)
+            return
+        result = self.record.ops[action.id]
+        code, message = action.status
+        result.status, result.message = code.name, message
+
+    # -- after the run ----------------------------------------------------------------
+    def snapshot_semaphores(self, ctx: CoreContext) -> None:
+        for name, sem in ctx.semaphores.items():
+            status = sem.failure[0].name if sem.failure else "OK"
+            self.record.semaphores[name] = (sem.value, status)
+
+    def set_work_times(self, times: dict[str, tuple[float, float]]) -> None:
+        for tag, (start, end) in times.items():
+            if tag in self.record.ops:
+                self.record.ops[tag].start_us, self.record.ops[tag].end_us = start, end
+
+    def set_pools(self, ctx: CoreContext) -> None:
+        for name, stats in (("event", ctx.event_pool.statistics()),
+                            ("timepoint", ctx.timepoint_pool.statistics())):
+            self.record.pools[name] = pool_report(stats)
+
+    def derive_flows(self) -> None:
+        self.record.flows = derive_flows(self.scenario, self.record)
+
+
+def pool_report(s: PoolStatistics) -> PoolReport:
+    return PoolReport(s.capacity, s.created, s.destroyed, s.peak_in_use, s.misses,
+                      s.in_use, s.acquires)
+
+
+Sources = dict[str, list[tuple[int, float, str]]]
+
+
+def _reach_sources(scenario: Scenario, record: RunRecord) -> Sources:
+    """Per semaphore: (value, time reached on the ground-truth timeline, op id)."""
+    sources: Sources = {s: [] for s in scenario.semaphores}
+    for _, _, op in scenario.ops():
+        result = record.ops[op.id]
+        if isinstance(op, Signal) and result.status == "OK" and result.end_us is not None:
+            sources[op.semaphore].append((op.value, result.end_us, op.id))
+        elif isinstance(op, Execute) and result.end_us is not None:
+            for sem, value in op.signal.items():
+                sources[sem].append((value, result.end_us, op.id))
+    return sources
+
+
+def derive_flows(scenario: Scenario, record: RunRecord) -> list[Flow]:
+    """For each wait of an execute or host wait: the signal that first reached it."""
+    sources = _reach_sources(scenario, record)
+    flows = []
+    for _, _, op in scenario.ops():
+        waits = op.wait if isinstance(op, Execute) else {}
+        waits = op.semaphores if isinstance(op, Wait) else waits
+        for sem, value in waits.items():
+            hits = [(t, src) for v, t, src in sources[sem] if v >= value]
+            if hits and value > scenario.semaphores[sem]:
+                flows.append(Flow(min(hits)[1], op.id, sem, value))
+    return flows

@@ -1,0 +1,104 @@
+"""The SimPy platform: runs core generators as simulated host threads.
+
+Each core generator (a worker loop, a completion loop, a host actor's wait) becomes part
+of a SimPy process. The platform interprets the core's effects (`model.core.effects`):
+
+  Call     charge `Timing.cost(name)` of simulated time, then make the device call;
+           synchronize_event and destroy_stream wait on the device's SimPy events.
+  WaitFor  wait on the core `Flag` (subscribed through a one-shot SimPy event), bounded
+           by the `Deadline`, which is stamped with `env.now + timeout` on first use.
+  Yield    let other processes run for one `host_op` cost.
+  HostOp   charge one `host_op` cost (a semaphore signal, query or execute call).
+  Sleep    wait the given simulated time.
+
+SimPy runs one process at a time and switches only at a `yield`, so the core's monitor
+rule (one entry at a time) holds without a lock. Time unit: microseconds.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Generator
+from typing import Any, TypeVar
+
+import simpy
+
+from model.core.effects import Call, Deadline, Effect, Flag, Gen, HostOp, Sleep, WaitFor, Yield
+from model.sim.device import SimDevice
+from model.sim.env import SeededEnvironment
+
+T = TypeVar("T")
+SimGen = Generator[simpy.Event, Any, T]
+
+_BLOCKING = {
+    "synchronize_event": "synchronize_event_async",
+    "destroy_stream": "destroy_stream_async",
+}
+
+
+class SimPlatform:
+    """Executes core effects in a `SeededEnvironment` against a `SimDevice`."""
+
+    def __init__(self, env: SeededEnvironment, device: SimDevice) -> None:
+        self.env = env
+        self.device = device
+        self.timing = device.timing
+
+    def spawn(self, gen: Gen[Any]) -> simpy.Process:
+        """Run a core generator as its own simulated host thread."""
+        return self.env.process(self.drive(gen))
+
+    def drive(self, gen: Gen[T]) -> SimGen[T]:
+        """Run a core generator inside the calling process (use with `yield from`)."""
+        answer: Any = None
+        while True:
+            try:
+                effect = gen.send(answer)
+            except StopIteration as stop:
+                return stop.value  # type: ignore[no-any-return]
+            answer = yield from self.perform(effect)
+
+    def host_cost(self, op: str = "host_op") -> simpy.Timeout:
+        return self.env.timeout(self.timing.cost(op, self.env.rng))
+
+    def perform(self, effect: Effect) -> SimGen[Any]:
+        if isinstance(effect, Call):
+            return (yield from self._call(effect))
+        if isinstance(effect, WaitFor):
+            return (yield from self._wait(effect.flag, effect.deadline))
+        if isinstance(effect, (Yield, HostOp)):
+            yield self.host_cost()
+            return None
+        if isinstance(effect, Sleep):
+            yield self.env.timeout(effect.us)
+            return None
+        raise TypeError(f"unknown effect {effect!r}")
+
+    def _call(self, call: Call) -> SimGen[Any]:
+        yield self.host_cost(call.name)
+        blocking = _BLOCKING.get(call.name)
+        if blocking is None:
+            return getattr(self.device, call.name)(*call.args)
+        yield getattr(self.device, blocking)(*call.args)
+        return None
+
+    def _wait(self, flag: Flag, deadline: Deadline | None) -> SimGen[bool]:
+        if flag.is_set:
+            return True
+        woken = self.env.event()
+
+        def notify() -> None:
+            if not woken.triggered:
+                woken.succeed()
+
+        flag.subscribe(notify)
+        if deadline is None or deadline.timeout_us is None:
+            yield woken
+            return True
+        if deadline.expires_at is None:
+            deadline.expires_at = self.env.now + deadline.timeout_us
+        timer = self.env.timeout(max(0.0, deadline.expires_at - self.env.now))
+        yield woken | timer
+        if woken.triggered:
+            return True
+        flag.unsubscribe(notify)
+        return False
