@@ -412,4 +412,7 @@ def _name(event: object) -> str:
 
 
 def _fn_name(fn: object) -> str:
-    return str(getattr(fn, "__qualname__", None) or getattr(fn, "__name__", None) or fn)
+    """A stable name for a host function (no memory addresses, so traces repeat)."""
+    inner = getattr(fn, "func", fn)  # functools.partial
+    name = getattr(inner, "__qualname__", None) or getattr(inner, "__name__", None)
+    return str(name) if name else type(fn).__name__
