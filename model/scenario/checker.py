@@ -1,0 +1,881 @@
+"""The checker: decide whether a `RunRecord` is a correct run of its `Scenario`.
+
+`check(scenario, record)` returns a list of `Violation`s (empty = correct). It first
+computes from the scenario ALONE what may and what must happen (`analyze`, least
+fixpoints over the ops), then compares the record with that and with the record's own
+logs. Properties, in the order they are reported (docs/checker.md defines each):
+
+  happens-before       device work starts only after every wait is reached (ground truth)
+  liveness             each op ends with a status the scenario allows (`expected_outcomes`)
+  monotonic            host-visible values and successive queries never decrease
+  linearizable-wait    wait/query results agree with the host-visible value log
+  failure-propagation  failures flow downstream, have a cause, and carry allowed codes
+  conservation         pools balanced at teardown, no problem reported, no action lost
+  host-callback-api    no device call from host-function context
+  fifo                 per queue: issue order = ready order, stream order = issue order
+
+Invariants:
+  * The analysis is sound, not complete: "must" facts are under-approximations and "may"
+    facts over-approximations, so an allowed-status set may be larger than what a given
+    core can produce, never smaller. A violation is therefore always a real defect of the
+    run (or of the record), never an artefact of the analysis.
+  * `check` is deterministic: violations come in property order, then scenario order.
+"""
+
+from __future__ import annotations
+
+import bisect
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+
+from model.core.status import StatusCode
+from model.scenario.record import PENDING, OpResult, PoolReport, RunRecord, ValueChange
+from model.scenario.types import Execute, Fail, Op, Query, Scenario, Signal, Wait, WaitMode
+
+__all__ = [
+    "PROPERTIES",
+    "Analysis",
+    "Violation",
+    "analyze",
+    "check",
+    "expected_outcomes",
+]
+
+OK = StatusCode.OK.name
+CANCELLED = StatusCode.CANCELLED.name
+DEADLINE_EXCEEDED = StatusCode.DEADLINE_EXCEEDED.name
+OUT_OF_RANGE = StatusCode.OUT_OF_RANGE.name
+EPS_US = 1e-6  # tolerance when comparing times (floating-point simulated clocks)
+
+PROPERTIES = (
+    "happens-before",
+    "liveness",
+    "monotonic",
+    "linearizable-wait",
+    "failure-propagation",
+    "conservation",
+    "host-callback-api",
+    "fifo",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Violation:
+    property: str  # one of PROPERTIES
+    op: str | None  # the op id concerned, None for a semaphore/pool/queue-level problem
+    message: str
+
+
+# =========================================================================== analysis
+
+
+@dataclass(frozen=True, slots=True)
+class _Site:
+    """A place where a semaphore is signalled: a host signal or an execute's signal."""
+
+    op: str
+    value: int
+    host: bool
+
+
+class _Index:
+    """Scenario look-ups shared by the analysis and the checks."""
+
+    def __init__(self, scenario: Scenario) -> None:
+        self.scenario = scenario
+        self.initial = scenario.semaphores
+        self.all_ops = [op for _, _, op in scenario.ops()]
+        self.actor_of = {op.id: a for a, _, op in scenario.ops()}
+        self.executes = [op for op in self.all_ops if isinstance(op, Execute)]
+        self.fails = [op for op in self.all_ops if isinstance(op, Fail)]
+        self.sites: dict[str, list[_Site]] = {s: [] for s in scenario.semaphores}
+        for op in self.all_ops:
+            if isinstance(op, Signal):
+                self.sites[op.semaphore].append(_Site(op.id, op.value, True))
+            elif isinstance(op, Execute):
+                for s, v in op.signal.items():
+                    self.sites[s].append(_Site(op.id, v, False))
+
+
+@dataclass(slots=True)
+class _Facts:
+    """One fixpoint's state; sets only grow (monotone iteration)."""
+
+    happen: set[str] = field(default_factory=set)  # host calls made (incl. submits)
+    ok: set[str] = field(default_factory=set)  # may: executes OK; must: executes settle
+    xfail: set[str] = field(default_factory=set)  # executes that fail
+    sfail: set[str] = field(default_factory=set)  # semaphores that fail
+
+    def size(self) -> int:
+        return len(self.happen) + len(self.ok) + len(self.xfail) + len(self.sfail)
+
+
+class _Rules:
+    """The may/must rules; `_fixpoint` applies them until nothing changes."""
+
+    def __init__(self, ix: _Index) -> None:
+        self.ix = ix
+
+    def site_done(self, site: _Site, f: _Facts) -> bool:
+        return site.op in (f.happen if site.host else f.ok)
+
+    def reach(self, s: str, v: int, f: _Facts) -> bool:
+        raise NotImplementedError
+
+    def returns(self, op: Op, f: _Facts) -> bool:
+        raise NotImplementedError
+
+    def completes(self, x: Execute, f: _Facts) -> bool:
+        raise NotImplementedError
+
+    def fails(self, x: Execute, f: _Facts) -> bool:
+        raise NotImplementedError
+
+
+def _forever(op: Op) -> bool:
+    return isinstance(op, Wait) and op.timeout_us is None
+
+
+def _cond(w: Wait, holds: Callable[[str, int], bool]) -> bool:
+    test = all if w.mode is WaitMode.ALL else any
+    return test(holds(s, v) for s, v in w.semaphores.items())
+
+
+class _May(_Rules):
+    """Over-approximation: what can happen in some interleaving."""
+
+    def reach(self, s: str, v: int, f: _Facts) -> bool:
+        if self.ix.initial[s] >= v:
+            return True
+        return any(site.value >= v and self.site_done(site, f) for site in self.ix.sites[s])
+
+    def returns(self, op: Op, f: _Facts) -> bool:
+        if not isinstance(op, Wait) or not _forever(op):
+            return True
+        failed = any(s in f.sfail for s in op.semaphores)
+        return failed or _cond(op, lambda s, v: self.reach(s, v, f))
+
+    def completes(self, x: Execute, f: _Facts) -> bool:
+        return all(self.reach(s, v, f) for s, v in x.wait.items())
+
+    def fails(self, x: Execute, f: _Facts) -> bool:
+        return any(s in f.sfail for s in x.wait)
+
+
+class _Must(_Rules):
+    """Under-approximation: what happens in every interleaving (given the may facts).
+
+    `f.ok` holds executes that must *settle* (complete OK or fail). A wait (S, v) must
+    *resolve* when S must reach v or must fail: a producer that must settle resolves it
+    either way (it signals S, or fails S).
+    """
+
+    def __init__(self, ix: _Index, may: _Facts) -> None:
+        super().__init__(ix)
+        self.may = may
+        self.may_rules = _May(ix)
+
+    def reach(self, s: str, v: int, f: _Facts) -> bool:
+        """(S, v) must resolve: reached or failed."""
+        if self.ix.initial[s] >= v or s in f.sfail:
+            return True
+        return any(site.value >= v and self.site_done(site, f) for site in self.ix.sites[s])
+
+    def returns(self, op: Op, f: _Facts) -> bool:
+        if not isinstance(op, Wait) or not _forever(op):
+            return True
+        failed = any(s in f.sfail for s in op.semaphores)
+        return failed or _cond(op, lambda s, v: self.reach(s, v, f))
+
+    def completes(self, x: Execute, f: _Facts) -> bool:
+        return all(self.reach(s, v, f) for s, v in x.wait.items()) or self.fails(x, f)
+
+    def fails(self, x: Execute, f: _Facts) -> bool:
+        """Some wait semaphore must fail and that wait can never be reached otherwise."""
+        return any(
+            s in f.sfail and not self.may_rules.reach(s, v, self.may) for s, v in x.wait.items()
+        )
+
+
+def _fixpoint(ix: _Index, rules: _Rules) -> _Facts:
+    f = _Facts()
+    while True:
+        before = f.size()
+        for ops in ix.scenario.actors.values():
+            for op in ops:
+                f.happen.add(op.id)
+                if not rules.returns(op, f):
+                    break
+        for x in ix.executes:
+            if x.id in f.happen and rules.completes(x, f):
+                f.ok.add(x.id)
+            if x.id in f.happen and rules.fails(x, f):
+                f.xfail.add(x.id)
+        f.sfail.update(op.semaphore for op in ix.fails if op.id in f.happen)
+        f.sfail.update(s for x in ix.executes if x.id in f.xfail for s in x.signal)
+        if f.size() == before:
+            return f
+
+
+def _failure_codes(
+    ix: _Index, may: _Facts
+) -> tuple[dict[str, frozenset[str]], dict[str, frozenset[str]]]:
+    """Codes that can reach each semaphore and each execute (least fixpoint over may)."""
+    sem: dict[str, set[str]] = {s: set() for s in ix.initial}
+    for op in ix.fails:
+        if op.id in may.happen:
+            sem[op.semaphore].add(op.code)
+    ex: dict[str, set[str]] = {x.id: set() for x in ix.executes}
+    changed = True
+    while changed:
+        changed = False
+        for x in ix.executes:
+            if x.id not in may.xfail:
+                continue
+            codes = set().union(*(sem[s] for s in x.wait))
+            for target in [ex[x.id], *(sem[s] for s in x.signal)]:
+                changed |= not codes <= target
+                target |= codes
+    return (
+        {k: frozenset(v) for k, v in sem.items()},
+        {k: frozenset(v) for k, v in ex.items()},
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Analysis:
+    """What the scenario alone allows (see docs/checker.md, "The fixpoint").
+
+    may_happen/must_happen: op ids whose host call is made in some/every run (an
+    execute's entry is its submit). may_ok: executes that may complete OK; may_fail:
+    executes that may fail; must_settle: executes that complete OK or fail in every run;
+    must_fail: executes that fail in every run. may_fail_sem/must_fail_sem: semaphores.
+    sem_codes/op_codes: failure codes that can reach a semaphore / an execute.
+    """
+
+    scenario: Scenario
+    may_happen: frozenset[str]
+    must_happen: frozenset[str]
+    may_ok: frozenset[str]
+    may_fail: frozenset[str]
+    must_settle: frozenset[str]
+    must_fail: frozenset[str]
+    may_fail_sem: frozenset[str]
+    must_fail_sem: frozenset[str]
+    must_return: frozenset[str]  # host ops that are made and return in every run
+    sem_codes: dict[str, frozenset[str]]
+    op_codes: dict[str, frozenset[str]]
+    index: _Index = field(repr=False, compare=False)
+
+    def may_reach(self, semaphore: str, value: int) -> bool:
+        """Whether `semaphore` may reach `value` in some run."""
+        facts = _Facts(set(self.may_happen), set(self.may_ok))
+        return _May(self.index).reach(semaphore, value, facts)
+
+
+def analyze(scenario: Scenario) -> Analysis:
+    """Run the may and must fixpoints over the scenario."""
+    ix = _Index(scenario)
+    may = _fixpoint(ix, _May(ix))
+    must_rules = _Must(ix, may)
+    must = _fixpoint(ix, must_rules)
+    sem_codes, op_codes = _failure_codes(ix, may)
+    returning = {
+        op.id for op in ix.all_ops if op.id in must.happen and must_rules.returns(op, must)
+    }
+    return Analysis(
+        scenario=scenario,
+        may_happen=frozenset(may.happen),
+        must_happen=frozenset(must.happen),
+        may_ok=frozenset(may.ok),
+        may_fail=frozenset(may.xfail),
+        must_settle=frozenset(must.ok),
+        must_fail=frozenset(must.xfail),
+        may_fail_sem=frozenset(may.sfail),
+        must_fail_sem=frozenset(must.sfail),
+        must_return=frozenset(returning),
+        sem_codes=sem_codes,
+        op_codes=op_codes,
+        index=ix,
+    )
+
+
+# --------------------------------------------------------------------------- allowed sets
+
+
+def _allowed_execute(a: Analysis, x: Execute) -> set[str]:
+    out: set[str] = set()
+    if x.id in a.may_ok:
+        out.add(OK)
+    if x.id in a.may_fail:
+        out |= a.op_codes[x.id]
+    if x.id not in a.must_settle:
+        out.add(PENDING)
+    return out
+
+
+def _codes_of(a: Analysis, semaphores: Iterable[str]) -> set[str]:
+    return set().union(*(a.sem_codes[s] for s in semaphores if s in a.may_fail_sem))
+
+
+def _allowed_wait(a: Analysis, w: Wait) -> set[str]:
+    out = _codes_of(a, w.semaphores)
+    if _cond(w, a.may_reach):
+        out.add(OK)
+    initially = _cond(w, lambda s, v: a.scenario.semaphores[s] >= v)
+    if w.timeout_us is not None and not initially:
+        out.add(DEADLINE_EXCEEDED)
+    if w.id not in a.must_return:
+        out.add(PENDING)
+    return out
+
+
+def _allowed_signal(a: Analysis, op: Signal) -> set[str]:
+    out = {OK} | _codes_of(a, [op.semaphore])
+    larger = [s for s in a.index.sites[op.semaphore] if s.value > op.value]
+    if any(s.op in (a.may_happen if s.host else a.may_ok) for s in larger):
+        out.add(OUT_OF_RANGE)
+    return out
+
+
+def _allowed_host(a: Analysis, op: Op) -> set[str]:
+    if isinstance(op, Wait):
+        return _allowed_wait(a, op)
+    if isinstance(op, Signal):
+        out = _allowed_signal(a, op)
+    elif isinstance(op, Query):
+        out = {OK} | _codes_of(a, [op.semaphore])
+    else:  # fail, sleep
+        out = {OK}
+    if op.id not in a.must_happen:
+        out.add(PENDING)
+    return out
+
+
+def allowed_statuses(a: Analysis, op: Op) -> frozenset[str]:
+    """The statuses `op` may end with (scenario only; no teardown cancellation)."""
+    if op.id not in a.may_happen:
+        return frozenset({PENDING})
+    if isinstance(op, Execute):
+        return frozenset(_allowed_execute(a, op))
+    return frozenset(_allowed_host(a, op))
+
+
+def expected_outcomes(scenario: Scenario) -> dict[str, frozenset[str]]:
+    """Allowed final statuses of every op (StatusCode names or PENDING), by op id."""
+    a = analyze(scenario)
+    return {op.id: allowed_statuses(a, op) for _, _, op in scenario.ops()}
+
+
+# =========================================================================== record views
+
+
+class _Log:
+    """The host-visible value log, indexed per semaphore in seq order."""
+
+    def __init__(self, scenario: Scenario, record: RunRecord) -> None:
+        self.initial = scenario.semaphores
+        self.by_sem: dict[str, list[ValueChange]] = {}
+        for ch in sorted(record.value_log, key=lambda c: c.seq):
+            self.by_sem.setdefault(ch.semaphore, []).append(ch)
+        self.seqs = {s: [c.seq for c in chs] for s, chs in self.by_sem.items()}
+
+    def before(self, s: str, seq: int) -> list[ValueChange]:
+        """Changes of `s` with seq < `seq`."""
+        chs = self.by_sem.get(s, [])
+        return chs[: bisect.bisect_left(self.seqs.get(s, []), seq)]
+
+    def value_at(self, s: str, seq: int, keep: Callable[[ValueChange], bool] = bool) -> int:
+        """Value of `s` seen just before `seq` (latest OK change kept, else initial)."""
+        oks = [c.value for c in self.before(s, seq) if c.status == OK and keep(c)]
+        return oks[-1] if oks else self.initial[s]
+
+    def failure_at(self, s: str, seq: int) -> ValueChange | None:
+        """The first failure of `s` with seq < `seq`, if any."""
+        return next((c for c in self.before(s, seq) if c.status != OK), None)
+
+    def first_failure(self, s: str) -> ValueChange | None:
+        return next((c for c in self.by_sem.get(s, []) if c.status != OK), None)
+
+
+def _status(record: RunRecord, op_id: str) -> str:
+    r = record.ops.get(op_id)
+    return r.status if r is not None else PENDING
+
+
+def _failed(status: str) -> bool:
+    return status not in (OK, PENDING)
+
+
+def _ran(r: OpResult | None) -> bool:
+    return r is not None and r.start_us is not None and r.end_us is not None
+
+
+@dataclass(slots=True)
+class _Ctx:
+    scenario: Scenario
+    record: RunRecord
+    ix: _Index
+    analysis: Analysis
+    log: _Log
+
+    def result(self, op_id: str) -> OpResult | None:
+        return self.record.ops.get(op_id)
+
+
+_Check = Callable[[_Ctx], Iterator[Violation]]
+
+
+# =========================================================================== happens-before
+
+
+def _reach_time(c: _Ctx, s: str, v: int) -> float | None:
+    """Ground truth: earliest time S reached >= v, from the ops that signal it.
+
+    A host signal that returned OK counts from its call's start (the value changes
+    inside the call; a core may issue released work before the call returns); an
+    execute's signal counts from the end of its device work.
+    """
+    times: list[float] = []
+    for site in c.ix.sites[s]:
+        r = c.result(site.op)
+        if site.value < v or r is None:
+            continue
+        if site.host and r.status == OK and r.start_us is not None:
+            times.append(r.start_us)
+        elif not site.host and _ran(r) and r.end_us is not None:
+            times.append(r.end_us)
+    return min(times, default=None)
+
+
+def _happens_before(c: _Ctx) -> Iterator[Violation]:
+    for x in c.ix.executes:
+        r = c.result(x.id)
+        if r is None or r.start_us is None:
+            continue
+        for s, v in x.wait.items():
+            if v <= c.ix.initial[s]:
+                continue
+            t = _reach_time(c, s, v)
+            if t is None:
+                yield Violation(
+                    "happens-before",
+                    x.id,
+                    f"execute {x.id} started at {r.start_us:.3f} us but nothing ever "
+                    f"signalled {s} >= {v}",
+                )
+            elif t > r.start_us + EPS_US:
+                yield Violation(
+                    "happens-before",
+                    x.id,
+                    f"execute {x.id} started at {r.start_us:.3f} us, before {s} reached "
+                    f"{v} at {t:.3f} us",
+                )
+
+
+# =========================================================================== liveness
+
+
+def _teardown_semaphores(c: _Ctx) -> set[str]:
+    cancelled = set(c.record.cancelled_at_teardown)
+    return {s for x in c.ix.executes if x.id in cancelled for s in x.signal}
+
+
+def _op_semaphores(op: Op) -> set[str]:
+    if isinstance(op, Wait):
+        return set(op.semaphores)
+    sem = getattr(op, "semaphore", None)
+    return {sem} if isinstance(sem, str) else set()
+
+
+def _effective_status(c: _Ctx, op: Op, status: str, teardown: set[str]) -> str:
+    """CANCELLED caused by teardown at the end of the run counts as PENDING."""
+    if status != CANCELLED:
+        return status
+    if op.id in c.record.cancelled_at_teardown:
+        return PENDING
+    if not isinstance(op, Execute) and _op_semaphores(op) & teardown:
+        return PENDING
+    return status
+
+
+def _liveness(c: _Ctx) -> Iterator[Violation]:
+    teardown = _teardown_semaphores(c)
+    for op in c.ix.all_ops:
+        allowed = allowed_statuses(c.analysis, op)
+        status = _status(c.record, op.id)
+        if _effective_status(c, op, status, teardown) in allowed:
+            continue
+        extra = " (CANCELLED at teardown counts as PENDING)" if status == CANCELLED else ""
+        yield Violation(
+            "liveness",
+            op.id,
+            f"{op.op} {op.id} ended {status}; allowed: {', '.join(sorted(allowed))}{extra}",
+        )
+
+
+# =========================================================================== monotonic
+
+
+def _monotonic_log(c: _Ctx) -> Iterator[Violation]:
+    for s, changes in c.log.by_sem.items():
+        last = c.log.initial.get(s, 0)
+        failed: ValueChange | None = None
+        for ch in changes:
+            if ch.status != OK:
+                failed = failed or ch
+                continue
+            if failed is not None:
+                yield Violation(
+                    "monotonic",
+                    None,
+                    f"semaphore {s} advanced to {ch.value} (seq {ch.seq}) after it failed "
+                    f"with {failed.status} (seq {failed.seq})",
+                )
+            if ch.value < last:
+                yield Violation(
+                    "monotonic",
+                    None,
+                    f"semaphore {s} went from {last} down to {ch.value} (seq {ch.seq})",
+                )
+            last = max(last, ch.value)
+
+
+def _monotonic_queries(c: _Ctx) -> Iterator[Violation]:
+    for actor, ops in c.scenario.actors.items():
+        seen: dict[str, tuple[int, str]] = {}
+        for op in ops:
+            r = c.result(op.id)
+            if not isinstance(op, Query) or r is None or r.status != OK or r.value is None:
+                continue
+            s = op.semaphore
+            if s in seen and r.value < seen[s][0]:
+                yield Violation(
+                    "monotonic",
+                    op.id,
+                    f"actor {actor}: query {op.id} read {s} = {r.value} after query "
+                    f"{seen[s][1]} read {seen[s][0]}",
+                )
+            seen[s] = (max(r.value, seen.get(s, (r.value, ""))[0]), op.id)
+
+
+def _monotonic(c: _Ctx) -> Iterator[Violation]:
+    yield from _monotonic_log(c)
+    yield from _monotonic_queries(c)
+
+
+# =========================================================================== linearizable-wait
+
+
+def _seen_values(c: _Ctx, w: Wait, seq: int, keep: Callable[[ValueChange], bool] = bool) -> str:
+    return ", ".join(f"{s}={c.log.value_at(s, seq, keep)}" for s in w.semaphores)
+
+
+def _wait_ok(c: _Ctx, w: Wait, r: OpResult) -> Iterator[Violation]:
+    if r.end_seq is None:
+        yield Violation("linearizable-wait", w.id, f"wait {w.id} returned OK without end_seq")
+        return
+    end = r.end_seq
+    if not _cond(w, lambda s, v: c.log.value_at(s, end) >= v):
+        yield Violation(
+            "linearizable-wait",
+            w.id,
+            f"wait {w.id} ({w.mode.value} of {_fmt(w.semaphores)}) returned OK but the "
+            f"host-visible values at its return (seq {end}) were {_seen_values(c, w, end)}",
+        )
+
+
+def _fmt(values: dict[str, int]) -> str:
+    return ", ".join(f"{s}>={v}" for s, v in values.items())
+
+
+def _wait_deadline(c: _Ctx, w: Wait, r: OpResult) -> Iterator[Violation]:
+    if w.timeout_us is None:
+        return  # liveness reports it: a wait without timeout never times out
+    if r.start_us is None or r.end_us is None or r.start_seq is None or r.end_seq is None:
+        yield Violation(
+            "linearizable-wait", w.id, f"wait {w.id} timed out without start/end times and seqs"
+        )
+        return
+    deadline = r.start_us + w.timeout_us
+    if r.end_us < deadline - EPS_US:
+        yield Violation(
+            "linearizable-wait",
+            w.id,
+            f"wait {w.id} returned DEADLINE_EXCEEDED at {r.end_us:.3f} us, before its "
+            f"deadline {deadline:.3f} us",
+        )
+    start = r.start_seq
+
+    def before_deadline(ch: ValueChange) -> bool:
+        return ch.seq < start or ch.time_us < deadline - EPS_US
+
+    if _cond(w, lambda s, v: c.log.value_at(s, r.end_seq or 0, before_deadline) >= v):
+        yield Violation(
+            "linearizable-wait",
+            w.id,
+            f"wait {w.id} returned DEADLINE_EXCEEDED but its condition {_fmt(w.semaphores)} "
+            f"held before the deadline: {_seen_values(c, w, r.end_seq, before_deadline)}",
+        )
+
+
+def _failure_seen(c: _Ctx, op_id: str, sems: Iterable[str], r: OpResult) -> Iterator[Violation]:
+    """A host op that returned failure code X must have seen one of its semaphores failed
+    with X (first failure wins) before it returned."""
+    if r.end_seq is None:
+        return
+    codes = {f.status for s in sems if (f := c.log.failure_at(s, r.end_seq or 0))}
+    if r.status not in codes:
+        yield Violation(
+            "linearizable-wait",
+            op_id,
+            f"{op_id} returned {r.status} but none of {', '.join(sorted(sems))} had failed "
+            f"with {r.status} before it returned (seen: {', '.join(sorted(codes)) or 'none'})",
+        )
+
+
+def _query(c: _Ctx, op: Query, r: OpResult) -> Iterator[Violation]:
+    s = op.semaphore
+    if r.status != OK:
+        yield from _failure_seen(c, op.id, [s], r)
+        return
+    if r.value is None or r.start_seq is None or r.end_seq is None:
+        yield Violation(
+            "linearizable-wait", op.id, f"query {op.id} returned OK without value/start/end seq"
+        )
+        return
+    lo, hi = c.log.value_at(s, r.start_seq), c.log.value_at(s, r.end_seq)
+    if not lo <= r.value <= hi:
+        yield Violation(
+            "linearizable-wait",
+            op.id,
+            f"query {op.id} read {s} = {r.value}, outside the host-visible range "
+            f"[{lo}, {hi}] during the call",
+        )
+
+
+def _linearizable(c: _Ctx) -> Iterator[Violation]:
+    for op in c.ix.all_ops:
+        r = c.result(op.id)
+        if r is None or r.status == PENDING:
+            continue
+        if isinstance(op, Query):
+            yield from _query(c, op, r)
+        elif isinstance(op, Wait) and r.status == OK:
+            yield from _wait_ok(c, op, r)
+        elif isinstance(op, Wait) and r.status == DEADLINE_EXCEEDED:
+            yield from _wait_deadline(c, op, r)
+        elif isinstance(op, Wait):
+            yield from _failure_seen(c, op.id, op.semaphores, r)
+
+
+# =========================================================================== failure-propagation
+
+
+def _failed_execute(c: _Ctx, x: Execute, status: str) -> Iterator[Violation]:
+    teardown = status == CANCELLED and x.id in c.record.cancelled_at_teardown
+    codes = c.analysis.op_codes[x.id]
+    if not teardown and status not in codes:
+        yield Violation(
+            "failure-propagation",
+            x.id,
+            f"execute {x.id} failed with {status}; the failures that can reach it are: "
+            f"{', '.join(sorted(codes)) or 'none'}",
+        )
+    for s in x.signal:
+        final = c.record.semaphores.get(s)
+        if final is not None and final[1] == OK:
+            yield Violation(
+                "failure-propagation",
+                x.id,
+                f"execute {x.id} failed with {status} but the semaphore it signals, {s}, "
+                f"ended OK (value {final[0]})",
+            )
+
+
+def _failure_causes(c: _Ctx, s: str) -> set[str]:
+    """Codes of the causes of a failure of `s` that the record shows happened."""
+    causes = {op.code for op in c.ix.fails if op.semaphore == s and _status(c.record, op.id) == OK}
+    for x in c.ix.executes:
+        status = _status(c.record, x.id)
+        if s in x.signal and _failed(status):
+            causes.add(status)
+    return causes
+
+
+def _semaphore_failure(c: _Ctx, s: str, code: str) -> Iterator[Violation]:
+    causes = _failure_causes(c, s)
+    if not causes:
+        yield Violation(
+            "failure-propagation",
+            None,
+            f"semaphore {s} ended failed with {code} but no fail op on it happened and no "
+            f"execute signalling it failed",
+        )
+    elif code not in causes:
+        yield Violation(
+            "failure-propagation",
+            None,
+            f"semaphore {s} ended failed with {code}, not a code of its causes "
+            f"({', '.join(sorted(causes))})",
+        )
+
+
+def _failed_before_submit(c: _Ctx, x: Execute, r: OpResult, s: str, v: int) -> bool:
+    f = c.log.first_failure(s)
+    if f is None or c.log.value_at(s, f.seq) >= v:
+        return False
+    if r.submit_seq is not None:
+        return f.seq < r.submit_seq
+    return r.submit_us is not None and f.time_us < r.submit_us - EPS_US
+
+
+def _ok_after_failure(c: _Ctx, x: Execute) -> Iterator[Violation]:
+    r = c.result(x.id)
+    if r is None or r.status != OK:
+        return
+    for s, v in x.wait.items():
+        if _failed_before_submit(c, x, r, s, v):
+            yield Violation(
+                "failure-propagation",
+                x.id,
+                f"execute {x.id} completed OK although {s} failed before it was submitted "
+                f"(and before reaching {v})",
+            )
+
+
+def _failure_propagation(c: _Ctx) -> Iterator[Violation]:
+    for x in c.ix.executes:
+        status = _status(c.record, x.id)
+        if _failed(status):
+            yield from _failed_execute(c, x, status)
+        yield from _ok_after_failure(c, x)
+    for s in c.scenario.semaphores:
+        final = c.record.semaphores.get(s)
+        if final is not None and final[1] != OK:
+            yield from _semaphore_failure(c, s, final[1])
+
+
+# =========================================================================== conservation
+
+
+def _pool_problems(name: str, p: PoolReport) -> Iterator[str]:
+    in_use, created, destroyed = p.in_use_at_end, p.created, p.destroyed
+    if in_use != 0:
+        yield f"pool {name}: {in_use} object(s) still in use at the end"
+    if created - destroyed < 0:
+        yield f"pool {name}: destroyed {destroyed} but created only {created}"
+    elif created != destroyed:
+        yield f"pool {name}: {created - destroyed} object(s) not destroyed after teardown"
+
+
+def _conservation(c: _Ctx) -> Iterator[Violation]:
+    for problem in c.record.conservation_problems:
+        yield Violation("conservation", None, problem)
+    for name, pool in c.record.pools.items():
+        for problem in _pool_problems(name, pool):
+            yield Violation("conservation", None, problem)
+    for x in c.ix.executes:
+        if x.id not in c.record.ops:
+            yield Violation("conservation", x.id, f"execute {x.id} is missing from the record")
+    known = {op.id for op in c.ix.all_ops}
+    for op_id in c.record.ops:
+        if op_id not in known:
+            yield Violation("conservation", op_id, f"the record has an unknown op {op_id}")
+    for s in c.scenario.semaphores:
+        if s not in c.record.semaphores:
+            yield Violation("conservation", None, f"no final state recorded for semaphore {s}")
+
+
+# =========================================================================== host-callback-api
+
+
+def _host_callback_api(c: _Ctx) -> Iterator[Violation]:
+    for call in c.record.host_function_api_calls:
+        yield Violation(
+            "host-callback-api", None, f"device call from host-function context: {call}"
+        )
+
+
+# =========================================================================== fifo
+
+
+def _first_difference(a: list[str], b: list[str]) -> int:
+    return next(
+        (i for i, (x, y) in enumerate(zip(a, b, strict=False)) if x != y), min(len(a), len(b))
+    )
+
+
+def _order_mismatch(q: str, what: str, got: list[str], want: list[str], vs: str) -> Violation:
+    i = _first_difference(got, want)
+    op = got[i] if i < len(got) else (want[i] if i < len(want) else None)
+    return Violation(
+        "fifo", op, f"queue {q}: {what} {got} differs from {vs} {want} at position {i}"
+    )
+
+
+def _immediately_ready(c: _Ctx, x: Execute) -> bool:
+    return all(v <= c.ix.initial[s] for s, v in x.wait.items())
+
+
+def _same_actor_order(c: _Ctx, q: str, ready: list[str]) -> Iterator[Violation]:
+    """Same actor, same queue, both ready at submit: ready in submission order."""
+    pos = {op_id: i for i, op_id in enumerate(ready)}
+    for ops in c.scenario.actors.values():
+        prev: Execute | None = None
+        for op in ops:
+            if not isinstance(op, Execute) or op.queue != q or op.id not in pos:
+                continue
+            if not _immediately_ready(c, op):
+                continue
+            if prev is not None and pos[op.id] < pos[prev.id]:
+                yield Violation(
+                    "fifo",
+                    op.id,
+                    f"queue {q}: {op.id} became ready before {prev.id}, submitted earlier "
+                    f"by the same actor with no unmet waits",
+                )
+            prev = op
+
+
+def _fifo_queue(c: _Ctx, q: str) -> Iterator[Violation]:
+    ready = c.record.ready_order.get(q, [])
+    issue = c.record.issue_order.get(q, [])
+    stream = c.record.stream_order.get(q, [])
+    on_q = {x.id for x in c.ix.executes if x.queue == q}
+    for op_id in issue:
+        if op_id not in on_q:
+            yield Violation("fifo", op_id, f"queue {q}: issued {op_id}, not an execute on {q}")
+    if issue != ready:
+        yield _order_mismatch(q, "issue order", issue, ready, "ready order")
+    ran = [x for x in issue if (r := c.result(x)) is not None and r.start_us is not None]
+    if stream != ran:
+        yield _order_mismatch(q, "stream order", stream, ran, "issue order of executes that ran")
+    yield from _same_actor_order(c, q, ready)
+
+
+def _fifo(c: _Ctx) -> Iterator[Violation]:
+    for q in c.scenario.queues:
+        yield from _fifo_queue(c, q)
+
+
+# =========================================================================== entry point
+
+_CHECKS: dict[str, _Check] = {
+    "happens-before": _happens_before,
+    "liveness": _liveness,
+    "monotonic": _monotonic,
+    "linearizable-wait": _linearizable,
+    "failure-propagation": _failure_propagation,
+    "conservation": _conservation,
+    "host-callback-api": _host_callback_api,
+    "fifo": _fifo,
+}
+assert tuple(_CHECKS) == PROPERTIES
+
+
+def check(scenario: Scenario, record: RunRecord) -> list[Violation]:
+    """Every violation of every property by `record`, a run of `scenario`."""
+    ix = _Index(scenario)
+    ctx = _Ctx(scenario, record, ix, analyze(scenario), _Log(scenario, record))
+    return [v for name in PROPERTIES for v in _CHECKS[name](ctx)]
