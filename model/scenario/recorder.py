@@ -8,6 +8,7 @@ reports.
 
 from __future__ import annotations
 
+import bisect
 import itertools
 from collections.abc import Callable
 
@@ -18,6 +19,9 @@ from model.core.semaphore import Semaphore
 from model.core.status import StatusCode
 from model.scenario.record import Flow, OpResult, PoolReport, RunRecord, ValueChange
 from model.scenario.types import Execute, Scenario, Signal, Wait
+
+Sources = dict[str, list[tuple[int, float, str]]]
+_Index = tuple[list[int], list[tuple[float, str]]]
 
 
 class Recorder(Observer):
@@ -104,9 +108,6 @@ def pool_report(s: PoolStatistics) -> PoolReport:
                       s.in_use, s.acquires)
 
 
-Sources = dict[str, list[tuple[int, float, str]]]
-
-
 def _reach_sources(scenario: Scenario, record: RunRecord) -> Sources:
     """Per semaphore: (value, time reached on the ground-truth timeline, op id)."""
     sources: Sources = {s: [] for s in scenario.semaphores}
@@ -120,15 +121,28 @@ def _reach_sources(scenario: Scenario, record: RunRecord) -> Sources:
     return sources
 
 
+def _earliest_at_or_above(entries: list[tuple[int, float, str]]) -> _Index:
+    """Values ascending and, per index, the earliest (time, op) among values >= it."""
+    entries = sorted(entries)
+    values = [v for v, _, _ in entries]
+    best: list[tuple[float, str]] = [(0.0, "")] * len(entries)
+    running = (float("inf"), "")
+    for i in range(len(entries) - 1, -1, -1):
+        running = min(running, (entries[i][1], entries[i][2]))
+        best[i] = running
+    return values, best
+
+
 def derive_flows(scenario: Scenario, record: RunRecord) -> list[Flow]:
     """For each wait of an execute or host wait: the signal that first reached it."""
-    sources = _reach_sources(scenario, record)
+    index = {s: _earliest_at_or_above(e) for s, e in _reach_sources(scenario, record).items()}
     flows = []
     for _, _, op in scenario.ops():
         waits = op.wait if isinstance(op, Execute) else {}
         waits = op.semaphores if isinstance(op, Wait) else waits
         for sem, value in waits.items():
-            hits = [(t, src) for v, t, src in sources[sem] if v >= value]
-            if hits and value > scenario.semaphores[sem]:
-                flows.append(Flow(min(hits)[1], op.id, sem, value))
+            values, best = index[sem]
+            i = bisect.bisect_left(values, value)
+            if i < len(values) and value > scenario.semaphores[sem]:
+                flows.append(Flow(best[i][1], op.id, sem, value))
     return flows

@@ -98,6 +98,14 @@ Op: TypeAlias = Execute | Query | Signal | Wait | Sleep | Fail
 
 
 @dataclass(frozen=True, slots=True)
+class Replay:
+    """How to reproduce a saved run exactly: its seed and the seeded defects it used."""
+
+    seed: int = 0
+    defects: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
 class Scenario:
     name: str
     semaphores: dict[str, int]
@@ -105,6 +113,7 @@ class Scenario:
     actors: dict[str, list[Op]]
     settings: Settings = field(default_factory=Settings)
     description: str = ""
+    replay: Replay = field(default_factory=Replay)
 
     def ops(self) -> list[tuple[str, int, Op]]:
         """Every op as (actor, index, op), actors in file order."""
