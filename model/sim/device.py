@@ -38,6 +38,7 @@ a marker's `done` event is triggered exactly when its stream reaches it.
 from __future__ import annotations
 
 import math
+from collections import deque
 from collections.abc import Callable, Generator
 from dataclasses import dataclass
 from typing import Any
@@ -102,12 +103,38 @@ class _HostCall:
     done: simpy.Event
 
 
+class _Mailbox:
+    """A FIFO a SimPy process takes from: no SimPy event while items are waiting.
+
+    (simpy.Store costs two events per item; streams are the simulation's hot path.)
+    """
+
+    __slots__ = ("_env", "_items", "_waiter")
+
+    def __init__(self, env: simpy.Environment) -> None:
+        self._env = env
+        self._items: deque[Any] = deque()
+        self._waiter: simpy.Event | None = None
+
+    def put(self, item: Any) -> None:
+        self._items.append(item)
+        if self._waiter is not None:
+            waiter, self._waiter = self._waiter, None
+            waiter.succeed()
+
+    def take(self) -> Generator[simpy.Event, Any, Any]:
+        while not self._items:
+            self._waiter = self._env.event()
+            yield self._waiter
+        return self._items.popleft()
+
+
 class SimStream:
     """A stream handle. `state` is "live", "closing" (being destroyed) or "destroyed"."""
 
     __slots__ = ("commands", "label", "pending", "state")
 
-    def __init__(self, label: str, commands: simpy.Store) -> None:
+    def __init__(self, label: str, commands: _Mailbox) -> None:
         self.label = label
         self.commands = commands
         self.pending = 0
@@ -155,7 +182,7 @@ class SimDevice:
         self.on_work_end: WorkHook | None = None
 
         self._streams: set[SimStream] = set()
-        self._host_queue = simpy.Store(env)
+        self._host_queue = _Mailbox(env)
         self._host_context: str | None = None  # label of the stream whose fn is running
         env.process(self._host_thread())
 
@@ -187,7 +214,7 @@ class SimDevice:
         name = label or f"stream{n}"
         if name in self.stream_order:
             name = f"{name}#{n}"
-        stream = SimStream(name, simpy.Store(self.env))
+        stream = SimStream(name, _Mailbox(self.env))
         self.streams_created += 1
         self._streams.add(stream)
         self.stream_order[name] = []
@@ -298,7 +325,7 @@ class SimDevice:
     def _run_stream(self, s: SimStream) -> Generator[simpy.Event, Any, None]:
         env = self.env
         while True:
-            cmd: _Command = yield s.commands.get()
+            cmd: _Command = yield from s.commands.take()
             if isinstance(cmd, _End):
                 self._finish_stream(s)
                 if cmd.done is not None:
@@ -335,7 +362,7 @@ class SimDevice:
         """The process-wide host-function thread: one function at a time, FIFO (rule 5)."""
         env = self.env
         while True:
-            call: _HostCall = yield self._host_queue.get()
+            call: _HostCall = yield from self._host_queue.take()
             start = env.now
             self._host_context = call.stream
             try:
