@@ -1,0 +1,151 @@
+"""The thread platform: runs core generators on real host threads.
+
+The core is a monitor (model/core/__init__.py): every generator step and every
+synchronous core call runs under `ThreadPlatform.lock`; effects run outside it:
+
+  Call     the device call, made without the lock (it may block: synchronize_event,
+           destroy_stream). `launch_host_func` callbacks are wrapped so that the
+           host-function thread enters the monitor before running the core's function.
+  WaitFor  waits on a condition variable of the lock until the core sets the flag (the
+           flag's subscriber notifies under the lock, so no wake-up is lost) or until the
+           deadline (`time.monotonic`, stamped on first use) passes.
+  Yield    releases the lock and lets other threads run (`time.sleep(0)`).
+  HostOp   nothing: on hardware the real call's cost is the cost.
+  Sleep    `time.sleep`.
+
+`abort()` wakes every parked generator and makes `drive` close it (its `finally` blocks
+release what it held) and raise `Abandoned`: that is how a run ends host waits that will
+never be satisfied.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from model.core.effects import Call, Deadline, Effect, Flag, Gen, HostOp, Sleep, WaitFor, Yield
+from model.device import Device
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+
+class Abandoned(Exception):
+    """Raised by `drive` in a thread whose generator was closed by `abort()`."""
+
+
+class ThreadPlatform:
+    """Executes core effects with real threads against a `Device`."""
+
+    def __init__(self, device: Device) -> None:
+        self.device = device
+        self.lock = threading.RLock()
+        self._cond = threading.Condition(self.lock)
+        self._aborted = False
+        self.threads: list[threading.Thread] = []
+        self.errors: list[str] = []
+
+    def locked(self, fn: Callable[..., T], *args: Any) -> T:
+        """Make one synchronous core call inside the monitor."""
+        with self.lock:
+            return fn(*args)
+
+    def spawn(self, gen: Gen[Any], name: str) -> threading.Thread:
+        """Run a core generator on a new daemon thread."""
+        thread = threading.Thread(target=self._thread_main, args=(gen, name), name=name,
+                                  daemon=True)
+        self.threads.append(thread)
+        thread.start()
+        return thread
+
+    def _thread_main(self, gen: Gen[Any], name: str) -> None:
+        try:
+            self.drive(gen)
+        except Abandoned:
+            pass
+        except Exception as error:  # report, never lose it
+            log.exception("thread %s failed", name)
+            with self.lock:
+                self.errors.append(f"{name}: {type(error).__name__}: {error}")
+
+    def drive(self, gen: Gen[T]) -> T:
+        """Run a core generator on the calling thread until it returns."""
+        answer: Any = None
+        while True:
+            with self.lock:
+                try:
+                    effect = gen.send(answer)
+                except StopIteration as stop:
+                    return stop.value  # type: ignore[no-any-return]
+                if isinstance(effect, WaitFor):
+                    answer = self._wait_locked(effect.flag, effect.deadline)
+                    if answer is None:
+                        gen.close()
+                        raise Abandoned()
+                    continue
+            answer = self._perform(effect)
+
+    def abort(self) -> None:
+        """Wake every parked generator and abandon it (see module docstring)."""
+        with self.lock:
+            self._aborted = True
+            self._cond.notify_all()
+
+    def _wait_locked(self, flag: Flag, deadline: Deadline | None) -> bool | None:
+        if flag.is_set:
+            return True
+        woken = [False]
+
+        def notify() -> None:
+            woken[0] = True
+            self._cond.notify_all()
+
+        flag.subscribe(notify)
+        expires = _expiry(deadline)
+        while not woken[0]:
+            if self._aborted:
+                flag.unsubscribe(notify)
+                return None
+            remaining = None if expires is None else expires - time.monotonic()
+            if remaining is not None and remaining <= 0:
+                flag.unsubscribe(notify)
+                return False
+            self._cond.wait(remaining)
+        return True
+
+    def _perform(self, effect: Effect) -> Any:
+        if isinstance(effect, Call):
+            return self._call(effect)
+        if isinstance(effect, Yield):
+            time.sleep(0)
+        elif isinstance(effect, Sleep):
+            time.sleep(effect.us / 1e6)
+        elif not isinstance(effect, HostOp):
+            raise TypeError(f"unknown effect {effect!r}")
+        return None
+
+    def _call(self, call: Call) -> Any:
+        args = call.args
+        if call.name == "launch_host_func":
+            stream, fn = args
+            args = (stream, self._monitored(fn))
+        return getattr(self.device, call.name)(*args)
+
+    def _monitored(self, fn: Callable[[], None]) -> Callable[[], None]:
+        def host_function() -> None:
+            with self.lock:
+                fn()
+
+        host_function.__qualname__ = getattr(fn, "__qualname__", "host_function")
+        return host_function
+
+
+def _expiry(deadline: Deadline | None) -> float | None:
+    if deadline is None or deadline.timeout_us is None:
+        return None
+    if deadline.expires_at is None:
+        deadline.expires_at = time.monotonic() + deadline.timeout_us / 1e6
+    return deadline.expires_at
