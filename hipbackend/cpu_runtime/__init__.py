@@ -1,0 +1,234 @@
+"""Build and load hipsem's CPU runtime, a test vehicle with the HIP runtime's C ABI.
+
+`hip_cpu_runtime.c` implements the subset of HIP that hipbackend uses, on host threads
+(see that file's header for the semantics). `ensure_built()` compiles it with the system
+C compiler into `<cache>/<hash>/lib/libamdhip64.so`, where `<hash>` digests the sources
+and flags, so a changed source gets a new folder and a library already loaded by some
+process is never overwritten. Concurrent builds (several pytest workers) are safe: each
+compiles to a private temporary name and renames it into place atomically.
+
+Cache folder, first usable of: `$HIPSEM_CPU_RUNTIME_CACHE`; `build/` next to this file
+(git-ignored); `$XDG_CACHE_HOME/hipsem/cpu_runtime` (default `~/.cache/...`).
+Compiler: `$CC`, else `cc`, `gcc`, `clang` on PATH.
+
+`CpuRuntimeLib` wraps the hipsem* extras (bandwidth knob, rule-6 counter, live object
+counts) through ctypes. Pointing hip-python at the library is `hipbackend.runtime`'s job
+(`activate_cpu_runtime`, re-exported here).
+"""
+
+from __future__ import annotations
+
+import ctypes
+import hashlib
+import os
+import shutil
+import subprocess
+import tempfile
+from enum import IntEnum
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from hipbackend.errors import CpuRuntimeBuildError
+
+if TYPE_CHECKING:
+    from hipbackend.runtime import RuntimeInfo
+
+SOURCE_DIR = Path(__file__).resolve().parent
+SOURCES = ("hip_cpu_runtime.c", "hip_cpu_runtime.h")
+LIBRARY_NAME = "libamdhip64.so"
+CFLAGS = (
+    "-O2",
+    "-shared",
+    "-fPIC",
+    "-pthread",
+    "-std=c11",
+    "-Wall",
+    "-Wextra",
+    "-fvisibility=hidden",
+    f"-Wl,-soname,{LIBRARY_NAME}",
+)
+COMPILE_TIMEOUT_S = 180
+INSTALL_HINT = (
+    "install a C compiler (Debian/Ubuntu: `apt-get install gcc`; Fedora/RHEL: "
+    "`dnf install gcc`; macOS is not supported) or set $CC to one"
+)
+
+
+class LiveKind(IntEnum):
+    """`hipsemCpuLiveCount` kinds (hip_cpu_runtime.h, enum hipsemCpuLiveKind)."""
+
+    STREAMS = 0
+    EVENTS = 1
+    MARKERS = 2
+    ALLOCATIONS = 3
+    COMMANDS = 4
+
+
+def source_digest() -> str:
+    """Hex digest of the sources and flags; names the build folder."""
+    h = hashlib.sha256()
+    for name in SOURCES:
+        h.update(name.encode())
+        h.update((SOURCE_DIR / name).read_bytes())
+    h.update(" ".join(CFLAGS).encode())
+    return h.hexdigest()[:16]
+
+
+def find_compiler() -> str:
+    """Path of the C compiler to use; raises `CpuRuntimeBuildError` if none is found."""
+    candidates = [os.environ.get("CC", ""), "cc", "gcc", "clang"]
+    for cand in candidates:
+        if cand:
+            found = shutil.which(cand)
+            if found:
+                return found
+    raise CpuRuntimeBuildError(
+        "cannot build the hipsem CPU runtime: no C compiler found (looked for $CC, cc, "
+        f"gcc, clang on PATH); {INSTALL_HINT}"
+    )
+
+
+def cache_roots() -> list[Path]:
+    """Candidate cache folders, most preferred first."""
+    roots = []
+    env = os.environ.get("HIPSEM_CPU_RUNTIME_CACHE")
+    if env:
+        roots.append(Path(env))
+    roots.append(SOURCE_DIR / "build")
+    xdg = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    roots.append(Path(xdg) / "hipsem" / "cpu_runtime")
+    return roots
+
+
+def built_library() -> Path | None:
+    """The already-built library for the current sources, if any cache holds one."""
+    digest = source_digest()
+    for root in cache_roots():
+        lib = root / digest / "lib" / LIBRARY_NAME
+        if lib.is_file():
+            return lib
+    return None
+
+
+def ensure_built() -> Path:
+    """Path of `libamdhip64.so` built from the current sources, compiling it if needed.
+
+    Raises `CpuRuntimeBuildError` (status UNAVAILABLE) naming what is missing.
+    """
+    existing = built_library()
+    if existing is not None:
+        return existing
+    compiler = find_compiler()
+    digest = source_digest()
+    problems = []
+    for root in cache_roots():
+        lib_dir = root / digest / "lib"
+        try:
+            lib_dir.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            problems.append(f"{lib_dir}: {exc}")
+            continue
+        return _compile(compiler, lib_dir)
+    raise CpuRuntimeBuildError(
+        "cannot build the hipsem CPU runtime: no writable cache folder ("
+        + "; ".join(problems)
+        + "); set $HIPSEM_CPU_RUNTIME_CACHE to a writable folder"
+    )
+
+
+def _compile(compiler: str, lib_dir: Path) -> Path:
+    target = lib_dir / LIBRARY_NAME
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{LIBRARY_NAME}.", suffix=".tmp", dir=lib_dir)
+    os.close(fd)
+    tmp = Path(tmp_name)
+    cmd = [compiler, *CFLAGS, "-o", str(tmp), str(SOURCE_DIR / SOURCES[0])]
+    try:
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=COMPILE_TIMEOUT_S)
+        if proc.returncode != 0:
+            raise CpuRuntimeBuildError(
+                f"cannot build the hipsem CPU runtime: `{' '.join(cmd)}` exited with "
+                f"{proc.returncode}:\n{proc.stderr.strip()}"
+            )
+        os.replace(tmp, target)  # atomic: concurrent builders produce identical files
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        raise CpuRuntimeBuildError(
+            f"cannot build the hipsem CPU runtime with {compiler}: {exc}; {INSTALL_HINT}"
+        ) from exc
+    finally:
+        tmp.unlink(missing_ok=True)
+    return target
+
+
+class CpuRuntimeLib:
+    """ctypes view of the hipsem* extras of a loaded CPU runtime library."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._lib = ctypes.CDLL(str(path), mode=os.RTLD_NOW | os.RTLD_GLOBAL)
+        lib = self._lib
+        lib.hipsemCpuRuntimeName.restype = ctypes.c_char_p
+        lib.hipsemCpuSetBandwidth.argtypes = [ctypes.c_double]
+        lib.hipsemCpuSetBandwidth.restype = None
+        lib.hipsemCpuGetBandwidth.restype = ctypes.c_double
+        for name in (
+            "hipsemCpuHostFunctionApiCalls",
+            "hipsemCpuHostFunctionsRun",
+            "hipsemCpuApiCalls",
+        ):
+            getattr(lib, name).restype = ctypes.c_ulonglong
+        lib.hipsemCpuResetHostFunctionApiCalls.restype = None
+        lib.hipsemCpuLiveCount.argtypes = [ctypes.c_int]
+        lib.hipsemCpuLiveCount.restype = ctypes.c_longlong
+        lib.hipsemCpuInHostFunction.restype = ctypes.c_int
+
+    @property
+    def name(self) -> str:
+        return bytes(self._lib.hipsemCpuRuntimeName()).decode()
+
+    @property
+    def bandwidth(self) -> float:
+        """Bytes per µs of memcpy/memset async on a stream thread; 0: no extra time."""
+        return float(self._lib.hipsemCpuGetBandwidth())
+
+    @bandwidth.setter
+    def bandwidth(self, bytes_per_us: float) -> None:
+        self._lib.hipsemCpuSetBandwidth(float(bytes_per_us))
+
+    def host_function_api_calls(self) -> int:
+        """HIP calls refused because they were made inside a host function (rule 6)."""
+        return int(self._lib.hipsemCpuHostFunctionApiCalls())
+
+    def reset_host_function_api_calls(self) -> None:
+        self._lib.hipsemCpuResetHostFunctionApiCalls()
+
+    def host_functions_run(self) -> int:
+        return int(self._lib.hipsemCpuHostFunctionsRun())
+
+    def api_calls(self) -> int:
+        """HIP entry points called so far (any thread)."""
+        return int(self._lib.hipsemCpuApiCalls())
+
+    def live(self, kind: LiveKind) -> int:
+        """Objects of `kind` currently alive (streams exclude the NULL stream)."""
+        return int(self._lib.hipsemCpuLiveCount(int(kind)))
+
+    def live_counts(self) -> dict[str, int]:
+        return {k.name.lower(): self.live(k) for k in LiveKind}
+
+
+def activate_cpu_runtime() -> RuntimeInfo:
+    """Build the CPU runtime and bind hip-python to it (see `hipbackend.runtime`)."""
+    from hipbackend.runtime import activate_cpu_runtime as activate
+
+    return activate()
+
+
+__all__ = [
+    "CpuRuntimeLib",
+    "LiveKind",
+    "activate_cpu_runtime",
+    "built_library",
+    "ensure_built",
+    "find_compiler",
+    "source_digest",
+]

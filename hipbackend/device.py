@@ -1,0 +1,570 @@
+"""HipDevice: the `model.device.Device` protocol over hip-python, with real threads.
+
+Each protocol method is one HIP runtime call (hip-python, `from hip import hip`):
+streams are hipStreamNonBlocking, events hipEventDisableTiming, waits use flags 0, and
+host functions go through the ctypes trampoline of `hipbackend.hostfn`. Every HIP result
+goes through `hipbackend.errors.hip_check`. The runtime (CPU test vehicle or ROCm) must be
+selected first: `hipbackend.runtime.select_runtime`.
+
+Device work. `launch_work` has no kernels to run; it approximates `duration_us` with
+hipMemsetAsync of a scratch buffer, `round(duration_us * bytes_per_us)` bytes, split into
+scratch-sized pieces. On the CPU runtime, `bytes_per_us` is imposed through the runtime's
+bandwidth knob, so the duration is deterministic; on ROCm it is calibrated once by timing
+two memset sizes (the slope cancels launch overhead).
+
+Observation (the happens-before check on hardware). `prepare_observation(tags)` allocates
+a device "done" vector `D` of N bytes (one per execute tag) and an N x N matrix `M`, both
+zero. For an observed execute i, `launch_work` enqueues, in stream order:
+  1. hipMemcpyAsync(M[i, :] <- D)     snapshot: which executes were done when i started;
+  2. the work memsets;
+  3. hipMemsetAsync(D[i] <- 1)        i is done.
+`read_observation()` synchronizes the device, copies `M` back and returns, per launched
+execute, the set of executes already done when it started. If X happens-before Y through
+stream order or events, X is in Y's set; X in Y's set implies X finished before Y began.
+With `timing=True`, timing events around each observed execute give start/end times in µs
+relative to a reference record made by `prepare_observation` (`read_work_times`).
+
+Rule 6. A method called while the calling thread runs a host function launched by
+hipbackend is refused: it is logged in `host_function_api_call_log`, counted, and raises
+`HostFunctionApiCallError` (PERMISSION_DENIED) without calling HIP. On the CPU runtime,
+`host_function_api_calls` also includes HIP calls the runtime itself refused (any HIP call
+from its host-function thread, e.g. direct hip-python calls); on ROCm only calls made
+through HipDevice can be detected.
+
+Blocking methods: `synchronize_event`, `destroy_stream`, `close`, `read_observation`
+block the calling thread in HIP with the GIL released, so host functions keep running.
+Thread-safety: methods may be called from several host threads at once; bookkeeping is
+under one lock, HIP calls are made outside it.
+
+Invariant: every stream, event and buffer HipDevice created is released exactly once, by
+`destroy_*`, by `close()`, or at the latest by the `weakref.finalize` safety net.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import statistics
+import threading
+import time
+import weakref
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from hipbackend import hostfn
+from hipbackend._hip import hip
+from hipbackend.errors import HostFunctionApiCallError, hip_check, hip_ready
+from hipbackend.runtime import RuntimeInfo, active_runtime, select_runtime
+from model.core.status import DeviceError, InvalidArgumentError, StatusCode
+from model.device import WorkItem
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_CPU_BYTES_PER_US = 1000.0  # 1 GB/s: 100 µs of work is a 100 kB memset
+DEFAULT_CPU_SCRATCH_BYTES = 16 << 20
+DEFAULT_ROCM_SCRATCH_BYTES = 256 << 20
+_D2D = hip.hipMemcpyKind.hipMemcpyDeviceToDevice
+_D2H = hip.hipMemcpyKind.hipMemcpyDeviceToHost
+
+
+class HipStream:
+    """A stream handle; `state` is "live", "closing" or "destroyed"."""
+
+    __slots__ = ("handle", "label", "state")
+
+    def __init__(self, handle: Any, label: str) -> None:
+        self.handle = handle
+        self.label = label
+        self.state = "live"
+
+    def __repr__(self) -> str:
+        return f"HipStream({self.label}, {self.state})"
+
+
+class HipEvent:
+    """An event handle; `records` counts hipEventRecord calls made on it."""
+
+    __slots__ = ("destroyed", "handle", "name", "records")
+
+    def __init__(self, handle: Any, name: str) -> None:
+        self.handle = handle
+        self.name = name
+        self.records = 0
+        self.destroyed = False
+
+    def __repr__(self) -> str:
+        state = "destroyed" if self.destroyed else f"records={self.records}"
+        return f"HipEvent({self.name}, {state})"
+
+
+@dataclass
+class _Resources:
+    """What the device must release; shared with the finalizer, never refers to it."""
+
+    # Keyed by the HIP handle's address, unique while the HIP object is alive.
+    streams: dict[int, Any] = field(default_factory=dict)
+    events: dict[int, Any] = field(default_factory=dict)
+    buffers: dict[int, Any] = field(default_factory=dict)  # device address -> hip ptr
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def release(self) -> None:
+        """Destroy streams (blocking, rule 8), then events, then free buffers."""
+        for kind, table, fn in (
+            ("hipStreamDestroy", self.streams, hip.hipStreamDestroy),
+            ("hipEventDestroy", self.events, hip.hipEventDestroy),
+            ("hipFree", self.buffers, hip.hipFree),
+        ):
+            with self.lock:
+                handles = list(table.values())
+                table.clear()
+            for handle in handles:
+                try:
+                    hip_check(fn(handle), kind)
+                except Exception:
+                    logger.exception("%s failed while releasing HipDevice resources", kind)
+
+
+@dataclass
+class _Observation:
+    tags: list[str]
+    index: dict[str, int]
+    done: int  # device address of the done vector (N bytes)
+    matrix: int  # device address of the N x N matrix
+    launched: dict[str, int] = field(default_factory=dict)  # tag -> launch count
+    reference: Any = None  # timing event recorded at prepare time
+    times: dict[str, tuple[Any, Any]] = field(default_factory=dict)  # tag -> events
+
+
+class HipDevice:
+    """`model.device.Device` over hip-python (see the module docstring)."""
+
+    def __init__(
+        self,
+        runtime: RuntimeInfo | str | None = None,
+        *,
+        bytes_per_us: float | None = None,
+        scratch_bytes: int | None = None,
+    ) -> None:
+        self.runtime = _resolve_runtime(runtime)
+        self.host_function_api_call_log: list[str] = []
+        self.host_function_errors: list[str] = []
+        self.stream_order: dict[str, list[str]] = {}
+        self.events_created = 0
+        self.events_destroyed = 0
+        self.streams_created = 0
+        self.streams_destroyed = 0
+        self._lock = threading.Lock()
+        self._res = _Resources()
+        self._finalizer = weakref.finalize(self, self._res.release)
+        self._closed = False
+        self._refused = 0
+        self._adjust = 0
+        self._observation: _Observation | None = None
+        self._private_stream: Any = None
+        self._private_lock = threading.Lock()
+        cpu = self.runtime.cpu
+        self._cpu_baseline = cpu.host_function_api_calls() if cpu is not None else 0
+        default_scratch = DEFAULT_CPU_SCRATCH_BYTES if cpu else DEFAULT_ROCM_SCRATCH_BYTES
+        self.scratch_bytes = int(scratch_bytes or default_scratch)
+        self._scratch = self._malloc(self.scratch_bytes)
+        self.bytes_per_us = self._init_bandwidth(bytes_per_us)
+
+    # ------------------------------------------------------------------ lifecycle
+
+    def close(self) -> None:
+        """Destroy every stream (blocking), event and buffer; idempotent."""
+        self._guard("close")
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+            self._observation = None
+        self._finalizer()
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    def __enter__(self) -> HipDevice:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # ------------------------------------------------------------------ rule 6
+
+    @property
+    def host_function_api_calls(self) -> int:
+        """Device calls made from host-function context (refused), see module docstring."""
+        cpu = self.runtime.cpu
+        runtime_count = cpu.host_function_api_calls() - self._cpu_baseline if cpu else 0
+        return self._refused + runtime_count + self._adjust
+
+    @host_function_api_calls.setter
+    def host_function_api_calls(self, value: int) -> None:
+        self._adjust += value - self.host_function_api_calls
+
+    # ------------------------------------------------------------------ streams
+
+    def create_stream(self, label: str = "") -> HipStream:
+        """hipStreamCreateWithFlags(hipStreamNonBlocking). A repeated label gets "#<n>"."""
+        self._guard("create_stream", label)
+        self._check_open()
+        handle = hip_check(
+            hip.hipStreamCreateWithFlags(hip.hipStreamNonBlocking), "hipStreamCreateWithFlags"
+        )
+        with self._lock:
+            n = self.streams_created
+            name = label or f"stream{n}"
+            if name in self.stream_order:
+                name = f"{name}#{n}"
+            stream = HipStream(handle, name)
+            self.streams_created += 1
+            self.stream_order[name] = []
+        with self._res.lock:
+            self._res.streams[int(handle)] = handle
+        return stream
+
+    def destroy_stream(self, stream: HipStream) -> None:
+        """hipStreamDestroy: blocks until the stream's work is done (rule 8)."""
+        self._guard("destroy_stream", stream)
+        s = self._live_stream(stream)
+        with self._lock:
+            s.state = "closing"
+        with self._res.lock:
+            self._res.streams.pop(int(s.handle), None)
+        hip_check(hip.hipStreamDestroy(s.handle), "hipStreamDestroy")
+        with self._lock:
+            s.state = "destroyed"
+            self.streams_destroyed += 1
+
+    def launch_work(self, stream: HipStream, work: WorkItem) -> None:
+        """Memsets approximating `work.duration_us`, wrapped in observation if prepared."""
+        self._guard("launch_work", stream, work.tag)
+        s = self._live_stream(stream)
+        if not (math.isfinite(work.duration_us) and work.duration_us >= 0):
+            raise InvalidArgumentError(
+                f"work {work.tag!r}: duration_us must be finite and >= 0, "
+                f"got {work.duration_us!r}"
+            )
+        obs = self._observation
+        row = obs.index.get(work.tag) if obs is not None else None
+        if obs is not None and row is not None:
+            self._observe_start(obs, s, work.tag, row)
+        self._busy(s, work.duration_us)
+        if obs is not None and row is not None:
+            self._observe_end(obs, s, work.tag, row)
+        with self._lock:
+            self.stream_order[s.label].append(work.tag)
+
+    def launch_host_func(self, stream: HipStream, fn: Callable[[], None]) -> None:
+        """hipLaunchHostFunc through the trampoline; `fn` stays alive until it has run."""
+        self._guard("launch_host_func", stream, _fn_name(fn))
+        s = self._live_stream(stream)
+        if not callable(fn):
+            raise InvalidArgumentError(f"launch_host_func: {fn!r} is not callable")
+        token = hostfn.register(fn, f"{_fn_name(fn)} on {s.label}", self._host_fn_failed)
+        try:
+            hip_check(
+                hip.hipLaunchHostFunc(s.handle, hostfn.TRAMPOLINE_ADDRESS, token),
+                "hipLaunchHostFunc",
+            )
+        except BaseException:
+            hostfn.unregister(token)
+            raise
+
+    # ------------------------------------------------------------------ events
+
+    def create_event(self) -> HipEvent:
+        """hipEventCreateWithFlags(hipEventDisableTiming): never recorded (rule 2)."""
+        self._guard("create_event")
+        self._check_open()
+        handle = hip_check(
+            hip.hipEventCreateWithFlags(hip.hipEventDisableTiming), "hipEventCreateWithFlags"
+        )
+        with self._lock:
+            self.events_created += 1
+            event = HipEvent(handle, f"e{self.events_created}")
+        with self._res.lock:
+            self._res.events[int(handle)] = handle
+        return event
+
+    def destroy_event(self, event: HipEvent) -> None:
+        """hipEventDestroy: returns at once; pending waits still complete (rule 4)."""
+        self._guard("destroy_event", event)
+        e = self._live_event(event)
+        with self._lock:
+            e.destroyed = True
+            self.events_destroyed += 1
+        with self._res.lock:
+            self._res.events.pop(int(e.handle), None)
+        hip_check(hip.hipEventDestroy(e.handle), "hipEventDestroy")
+
+    def record_event(self, event: HipEvent, stream: HipStream) -> None:
+        """hipEventRecord: the event now refers to a new marker at the tail of `stream`."""
+        self._guard("record_event", event, stream)
+        e, s = self._live_event(event), self._live_stream(stream)
+        hip_check(hip.hipEventRecord(e.handle, s.handle), "hipEventRecord")
+        with self._lock:
+            e.records += 1
+
+    def stream_wait_event(self, stream: HipStream, event: HipEvent) -> None:
+        """hipStreamWaitEvent(flags 0): snapshot of the current record; none: no-op."""
+        self._guard("stream_wait_event", stream, event)
+        s, e = self._live_stream(stream), self._live_event(event)
+        hip_check(hip.hipStreamWaitEvent(s.handle, e.handle, 0), "hipStreamWaitEvent")
+
+    def query_event(self, event: HipEvent) -> bool:
+        """hipEventQuery: True when the current record is done or there is none."""
+        self._guard("query_event", event)
+        e = self._live_event(event)
+        return hip_ready(hip.hipEventQuery(e.handle), "hipEventQuery")
+
+    def synchronize_event(self, event: HipEvent) -> None:
+        """hipEventSynchronize: blocks (GIL released) until the current record is done."""
+        self._guard("synchronize_event", event)
+        e = self._live_event(event)
+        hip_check(hip.hipEventSynchronize(e.handle), "hipEventSynchronize")
+
+    # ------------------------------------------------------------------ observation
+
+    def prepare_observation(self, tags: Sequence[str], *, timing: bool = False) -> None:
+        """Allocate the done vector and matrix for `tags` (replacing earlier ones)."""
+        self._guard("prepare_observation", len(tags))
+        self._check_open()
+        if len(set(tags)) != len(tags):
+            raise InvalidArgumentError(f"prepare_observation: duplicate tags in {tags!r}")
+        self._drop_observation()
+        n = len(tags)
+        done, matrix = self._malloc(max(n, 1)), self._malloc(max(n * n, 1))
+        hip_check(hip.hipMemset(done, 0, max(n, 1)), "hipMemset")
+        hip_check(hip.hipMemset(matrix, 0, max(n * n, 1)), "hipMemset")
+        obs = _Observation(list(tags), {t: i for i, t in enumerate(tags)}, done, matrix)
+        if timing:
+            obs.reference = self._timing_event()
+            hip_check(hip.hipEventRecord(obs.reference, self._scratch_stream()), "hipEventRecord")
+        self._observation = obs
+
+    def read_observation(self) -> dict[str, set[str]]:
+        """Per launched observed execute: the executes done when it started (blocks)."""
+        self._guard("read_observation")
+        obs = self._require_observation()
+        n = len(obs.tags)
+        hip_check(hip.hipDeviceSynchronize(), "hipDeviceSynchronize")
+        if n == 0:
+            return {}
+        buf = bytearray(n * n)
+        hip_check(hip.hipMemcpy(buf, obs.matrix, n * n, _D2H), "hipMemcpy")
+        return {
+            tag: {obs.tags[j] for j in range(n) if buf[obs.index[tag] * n + j]}
+            for tag in obs.launched
+        }
+
+    def read_done(self) -> set[str]:
+        """Observed executes whose work has completed (blocks until the device is idle)."""
+        self._guard("read_done")
+        obs = self._require_observation()
+        hip_check(hip.hipDeviceSynchronize(), "hipDeviceSynchronize")
+        buf = bytearray(max(len(obs.tags), 1))
+        hip_check(hip.hipMemcpy(buf, obs.done, len(buf), _D2H), "hipMemcpy")
+        return {t for i, t in enumerate(obs.tags) if buf[i]}
+
+    def read_work_times(self) -> dict[str, tuple[float, float]]:
+        """(start_us, end_us) per observed execute, relative to prepare_observation's
+        reference record; needs `prepare_observation(..., timing=True)`. Blocks."""
+        self._guard("read_work_times")
+        obs = self._require_observation()
+        if obs.reference is None:
+            raise DeviceError("read_work_times needs prepare_observation(..., timing=True)")
+        hip_check(hip.hipDeviceSynchronize(), "hipDeviceSynchronize")
+        out = {}
+        for tag, (start, end) in obs.times.items():
+            t0 = hip_check(hip.hipEventElapsedTime(obs.reference, start), "hipEventElapsedTime")
+            t1 = hip_check(hip.hipEventElapsedTime(obs.reference, end), "hipEventElapsedTime")
+            out[tag] = (float(t0) * 1000.0, float(t1) * 1000.0)
+        return out
+
+    # ------------------------------------------------------------------ internals
+
+    def _guard(self, call: str, *args: object) -> None:
+        """Refuse a call made from host-function context (rule 6)."""
+        where = hostfn.current_host_function()
+        if where is None:
+            return
+        desc = f"{call}({', '.join(_describe(a) for a in args)}) (host function {where})"
+        with self._lock:
+            self.host_function_api_call_log.append(desc)
+            self._refused += 1
+        raise HostFunctionApiCallError(
+            f"{desc}: device calls from a host function are not allowed (DESIGN.md rule 6)"
+        )
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise DeviceError("HipDevice is closed", StatusCode.FAILED_PRECONDITION)
+
+    def _live_stream(self, stream: object) -> HipStream:
+        self._check_open()
+        if (
+            not isinstance(stream, HipStream)
+            or stream.state != "live"
+            or int(stream.handle) not in self._res.streams
+        ):
+            raise DeviceError(f"not a live stream of this device: {stream!r}")
+        return stream
+
+    def _live_event(self, event: object) -> HipEvent:
+        self._check_open()
+        if (
+            not isinstance(event, HipEvent)
+            or event.destroyed
+            or int(event.handle) not in self._res.events
+        ):
+            raise DeviceError(f"not a live event of this device: {event!r}")
+        return event
+
+    def _host_fn_failed(self, label: str, exc: BaseException) -> None:
+        with self._lock:
+            self.host_function_errors.append(f"{label}: {type(exc).__name__}: {exc}")
+
+    def _malloc(self, nbytes: int) -> int:
+        ptr = hip_check(hip.hipMalloc(nbytes), "hipMalloc")
+        address = int(ptr)
+        with self._res.lock:
+            self._res.buffers[address] = ptr
+        return address
+
+    def _free(self, address: int) -> None:
+        with self._res.lock:
+            ptr = self._res.buffers.pop(address, None)
+        if ptr is not None:
+            hip_check(hip.hipFree(ptr), "hipFree")
+
+    def _timing_event(self) -> Any:
+        """A timing-enabled event, owned by the resources table (observation only)."""
+        handle = hip_check(hip.hipEventCreateWithFlags(hip.hipEventDefault), "hipEventCreate")
+        with self._res.lock:
+            self._res.events[int(handle)] = handle
+        return handle
+
+    def _destroy_timing_event(self, handle: Any) -> None:
+        with self._res.lock:
+            self._res.events.pop(int(handle), None)
+        hip_check(hip.hipEventDestroy(handle), "hipEventDestroy")
+
+    def _scratch_stream(self) -> Any:
+        """A private stream for internal records and calibration (created on demand)."""
+        with self._private_lock:
+            if self._private_stream is None:
+                handle = hip_check(
+                    hip.hipStreamCreateWithFlags(hip.hipStreamNonBlocking),
+                    "hipStreamCreateWithFlags",
+                )
+                with self._res.lock:
+                    self._res.streams[int(handle)] = handle
+                self._private_stream = handle
+            return self._private_stream
+
+    def _busy(self, s: HipStream, duration_us: float) -> None:
+        remaining = round(duration_us * self.bytes_per_us) if duration_us > 0 else 0
+        if duration_us > 0:
+            remaining = max(remaining, 1)
+        while remaining > 0:
+            chunk = min(remaining, self.scratch_bytes)
+            hip_check(hip.hipMemsetAsync(self._scratch, 0, chunk, s.handle), "hipMemsetAsync")
+            remaining -= chunk
+
+    def _observe_start(self, obs: _Observation, s: HipStream, tag: str, row: int) -> None:
+        n = len(obs.tags)
+        hip_check(
+            hip.hipMemcpyAsync(obs.matrix + row * n, obs.done, n, _D2D, s.handle),
+            "hipMemcpyAsync",
+        )
+        with self._lock:
+            obs.launched[tag] = obs.launched.get(tag, 0) + 1
+        if obs.reference is not None:
+            start = obs.times[tag][0] if tag in obs.times else self._timing_event()
+            end = obs.times[tag][1] if tag in obs.times else self._timing_event()
+            obs.times[tag] = (start, end)
+            hip_check(hip.hipEventRecord(start, s.handle), "hipEventRecord")
+
+    def _observe_end(self, obs: _Observation, s: HipStream, tag: str, row: int) -> None:
+        hip_check(hip.hipMemsetAsync(obs.done + row, 1, 1, s.handle), "hipMemsetAsync")
+        if obs.reference is not None:
+            hip_check(hip.hipEventRecord(obs.times[tag][1], s.handle), "hipEventRecord")
+
+    def _require_observation(self) -> _Observation:
+        self._check_open()
+        if self._observation is None:
+            raise DeviceError("no observation prepared: call prepare_observation(tags) first")
+        return self._observation
+
+    def _drop_observation(self) -> None:
+        obs, self._observation = self._observation, None
+        if obs is None:
+            return
+        hip_check(hip.hipDeviceSynchronize(), "hipDeviceSynchronize")
+        for start, end in obs.times.values():
+            self._destroy_timing_event(start)
+            self._destroy_timing_event(end)
+        if obs.reference is not None:
+            self._destroy_timing_event(obs.reference)
+        self._free(obs.done)
+        self._free(obs.matrix)
+
+    def _init_bandwidth(self, bytes_per_us: float | None) -> float:
+        cpu = self.runtime.cpu
+        if bytes_per_us is not None and not (math.isfinite(bytes_per_us) and bytes_per_us > 0):
+            raise InvalidArgumentError(f"bytes_per_us must be > 0, got {bytes_per_us!r}")
+        if cpu is not None:
+            bw = bytes_per_us or DEFAULT_CPU_BYTES_PER_US
+            cpu.bandwidth = bw  # process-wide knob of the CPU runtime
+            return bw
+        return bytes_per_us or self.calibrate_bytes_per_us()
+
+    def calibrate_bytes_per_us(self, repeats: int = 5) -> float:
+        """Measure memset throughput on this device (bytes per µs) from two sizes."""
+        stream = self._scratch_stream()
+        sizes = (self.scratch_bytes // 4, self.scratch_bytes)
+
+        def timed(nbytes: int) -> float:
+            t0 = time.perf_counter()
+            hip_check(hip.hipMemsetAsync(self._scratch, 0, nbytes, stream), "hipMemsetAsync")
+            hip_check(hip.hipStreamSynchronize(stream), "hipStreamSynchronize")
+            return (time.perf_counter() - t0) * 1e6
+
+        timed(sizes[1])  # warm-up
+        small = statistics.median(timed(sizes[0]) for _ in range(repeats))
+        large = statistics.median(timed(sizes[1]) for _ in range(repeats))
+        slope_us = large - small
+        if slope_us <= 0:
+            return sizes[1] / max(large, 1e-3)
+        return (sizes[1] - sizes[0]) / slope_us
+
+
+def _resolve_runtime(runtime: RuntimeInfo | str | None) -> RuntimeInfo:
+    if isinstance(runtime, RuntimeInfo):
+        return runtime
+    if isinstance(runtime, str):
+        return select_runtime(runtime)
+    active = active_runtime()
+    if active is None:
+        raise DeviceError(
+            "no HIP runtime selected: call hipbackend.runtime.select_runtime('cpu' or "
+            "'rocm') before creating a HipDevice",
+            StatusCode.FAILED_PRECONDITION,
+        )
+    return active
+
+
+def _describe(obj: object) -> str:
+    if isinstance(obj, HipStream):
+        return obj.label
+    if isinstance(obj, HipEvent):
+        return obj.name
+    return repr(obj) if isinstance(obj, str) else str(obj)
+
+
+def _fn_name(fn: object) -> str:
+    return str(getattr(fn, "__qualname__", None) or getattr(fn, "__name__", None) or fn)
