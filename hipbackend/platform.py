@@ -13,9 +13,9 @@ synchronous core call runs under `ThreadPlatform.lock`; effects run outside it:
   HostOp   nothing: on hardware the real call's cost is the cost.
   Sleep    `time.sleep`.
 
-`abort()` wakes every parked generator and makes `drive` close it (its `finally` blocks
-release what it held) and raise `Abandoned`: that is how a run ends host waits that will
-never be satisfied.
+`abort(threads)` wakes the generators parked on those threads and makes `drive` close
+them (their `finally` blocks release what they held) and raise `Abandoned`: that is how
+a run ends host waits that will never be satisfied.
 """
 
 from __future__ import annotations
@@ -44,7 +44,7 @@ class ThreadPlatform:
         self.device = device
         self.lock = threading.RLock()
         self._cond = threading.Condition(self.lock)
-        self._aborted = False
+        self._abandoned: set[int] = set()  # thread idents whose waits are abandoned
         self.threads: list[threading.Thread] = []
         self.errors: list[str] = []
 
@@ -88,10 +88,10 @@ class ThreadPlatform:
                     continue
             answer = self._perform(effect)
 
-    def abort(self) -> None:
-        """Wake every parked generator and abandon it (see module docstring)."""
+    def abort(self, threads: list[threading.Thread]) -> None:
+        """Wake the generators parked on `threads` and abandon them (module docstring)."""
         with self.lock:
-            self._aborted = True
+            self._abandoned |= {t.ident for t in threads if t.ident is not None}
             self._cond.notify_all()
 
     def _wait_locked(self, flag: Flag, deadline: Deadline | None) -> bool | None:
@@ -106,7 +106,7 @@ class ThreadPlatform:
         flag.subscribe(notify)
         expires = _expiry(deadline)
         while not woken[0]:
-            if self._aborted:
+            if threading.get_ident() in self._abandoned:
                 flag.unsubscribe(notify)
                 return None
             remaining = None if expires is None else expires - time.monotonic()

@@ -110,3 +110,6 @@ class RunRecord:
     spans: list[Span] = field(default_factory=list)
     flows: list[Flow] = field(default_factory=list)
     sim_time_us: float = 0.0
+    # Hardware only: per execute, the executes whose work was done when its work began
+    # (the device's observation matrix). None on the SimPy backend, which has times.
+    observed_before: dict[str, set[str]] | None = None

@@ -34,6 +34,10 @@ class Recorder(Observer):
         self.record = RunRecord(scenario.name, backend, seed)
         self._seq = itertools.count()
         self.frozen = False
+        # True: execute start/end come from the device (set_work_times). False (hardware):
+        # they are the host times at which the core issued and retired the action.
+        self.device_times = True
+        self.last_seq = -1
         for actor, _, op in scenario.ops():
             self.record.ops[op.id] = OpResult(op.id, actor, op.op)
         for queue in scenario.queues:
@@ -41,7 +45,8 @@ class Recorder(Observer):
                 table[queue] = []
 
     def seq(self) -> int:
-        return next(self._seq)
+        self.last_seq = next(self._seq)
+        return self.last_seq
 
     # -- host op bookkeeping ----------------------------------------------------------
     def op_started(self, op_id: str) -> None:
@@ -73,6 +78,8 @@ class Recorder(Observer):
 
     def action_issued(self, queue: DeferredQueue, action: Action) -> None:
         self.record.issue_order[queue.name].append(action.id)
+        if not self.device_times and not self.frozen:
+            self.record.ops[action.id].start_us = self.now()
 
     def action_finished(self, queue: DeferredQueue, action: Action) -> None:
         if self.frozen:
@@ -82,6 +89,8 @@ class Recorder(Observer):
         result = self.record.ops[action.id]
         code, message = action.status
         result.status, result.message = code.name, message
+        if not self.device_times and code is StatusCode.OK:
+            result.end_us = self.now()
 
     # -- after the run ----------------------------------------------------------------
     def snapshot_semaphores(self, ctx: CoreContext) -> None:
