@@ -25,6 +25,7 @@ import re
 from collections.abc import Callable, Iterable
 from typing import Any, NoReturn
 
+from model.core.defects import Defect
 from model.core.status import InvalidArgumentError, StatusCode
 from model.scenario.types import (
     FORMAT,
@@ -34,6 +35,7 @@ from model.scenario.types import (
     Fail,
     Op,
     Query,
+    Replay,
     Scenario,
     Settings,
     Signal,
@@ -352,7 +354,8 @@ class _OpParser:
 # --------------------------------------------------------------------------- document
 
 _TOP_REQUIRED = ("format", "name", "semaphores", "queues", "actors")
-_TOP_OPTIONAL = ("description", "settings")
+_TOP_OPTIONAL = ("description", "settings", "replay")
+_SEED_MAX = 2**64 - 1
 _SETTINGS_INTS = ("event_pool_capacity", "timepoint_pool_capacity", "max_wait_events")
 
 
@@ -364,6 +367,15 @@ def _settings(ctx: _Ctx, value: Any) -> Settings:
         name = ctx.choice(s["completion"], "settings.completion", [c.value for c in Completion])
         completion = Completion(name)
     return Settings(**ints, completion=completion)
+
+
+def _replay(ctx: _Ctx, value: Any) -> Replay:
+    r = ctx.obj(value, "replay", (), ("seed", "defects"))
+    seed = ctx.integer(r["seed"], "replay.seed", _SEED_MAX) if "seed" in r else 0
+    names = ctx.array(r.get("defects", []), "replay.defects", "defect names")
+    choices = [d.value for d in Defect]
+    defects = [ctx.choice(d, _index("replay.defects", i), choices) for i, d in enumerate(names)]
+    return Replay(seed=seed, defects=tuple(defects))
 
 
 def _semaphores(ctx: _Ctx, value: Any) -> dict[str, int]:
@@ -451,6 +463,7 @@ def parse_scenario(obj: Any, source: str = "<memory>") -> Scenario:
         queues=queues,
         settings=_settings(ctx, top["settings"]) if "settings" in top else Settings(),
         actors=_actors(ctx, top["actors"], _OpParser(ctx, semaphores, queues)),
+        replay=_replay(ctx, top["replay"]) if "replay" in top else Replay(),
     )
     _check_ids(ctx, scenario)
     _check_signals(ctx, scenario)
@@ -504,9 +517,12 @@ def _op_to_json(op: Op) -> dict[str, Any]:
 
 
 def scenario_to_json(scenario: Scenario) -> dict[str, Any]:
-    """The canonical JSON form: every field explicit, defaults filled in, file order kept."""
+    """The canonical JSON form: every field explicit, defaults filled in, file order kept.
+
+    `replay` is written only when it differs from the default (seed 0, no defects).
+    """
     s = scenario.settings
-    return {
+    doc: dict[str, Any] = {
         "format": FORMAT,
         "name": scenario.name,
         "description": scenario.description,
@@ -520,3 +536,6 @@ def scenario_to_json(scenario: Scenario) -> dict[str, Any]:
         },
         "actors": {a: [_op_to_json(op) for op in ops] for a, ops in scenario.actors.items()},
     }
+    if scenario.replay != Replay():
+        doc["replay"] = {"seed": scenario.replay.seed, "defects": list(scenario.replay.defects)}
+    return doc

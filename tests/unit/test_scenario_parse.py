@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from model.core.defects import Defect
 from model.core.status import InvalidArgumentError, StatusCode
 from model.scenario.parse import ScenarioError, load_scenario, parse_scenario, scenario_to_json
 from model.scenario.types import (
@@ -19,6 +20,7 @@ from model.scenario.types import (
     Execute,
     Fail,
     Query,
+    Replay,
     Settings,
     Signal,
     Sleep,
@@ -160,6 +162,17 @@ def test_round_trip_fractional_times() -> None:
     assert canon["actors"]["a"][0]["us"] == 0.125
 
 
+def test_replay() -> None:
+    doc = minimal({"a": []}, replay={"seed": 7, "defects": ["lifo-ready", "lost-wakeup"]})
+    sc = parse_scenario(doc)
+    assert sc.replay == Replay(seed=7, defects=("lifo-ready", "lost-wakeup"))
+    canon = scenario_to_json(sc)
+    assert canon["replay"] == {"seed": 7, "defects": ["lifo-ready", "lost-wakeup"]}
+    assert parse_scenario(canon) == sc
+    assert "replay" not in scenario_to_json(parse_scenario(minimal({"a": []})))
+    assert parse_scenario(minimal({"a": []}, replay={})).replay == Replay()
+
+
 def test_max_value_is_accepted() -> None:
     doc = minimal({"a": [{"op": "signal", "semaphore": "W", "value": MAX_VALUE}]})
     assert parse_scenario(doc).actors["a"][0] == Signal("a#0", "W", MAX_VALUE)
@@ -223,6 +236,10 @@ ERRORS: list[tuple[list[Any], Any, str, str]] = [
     (["format"], "hipsem/scenario-2", "format", 'expected "hipsem/scenario-1"'),
     (["name"], "", "name", "expected a non-empty string"),
     (["extra"], 1, "", 'unknown field(s) "extra"'),
+    (["replay"], {"seed": -1}, "replay.seed", "below the minimum 0"),
+    (["replay"], {"defects": ["nope"]}, "replay.defects[0]", 'expected one of "fresh-event-wait"'),
+    (["replay"], {"defects": "lifo-ready"}, "replay.defects", "expected an array of defect"),
+    (["replay"], {"seeds": 1}, "replay", 'unknown field(s) "seeds"'),
 ]  # fmt: skip
 
 
@@ -415,7 +432,7 @@ def test_schema_is_well_formed_with_documented_top_level() -> None:
     assert schema["$schema"] == "https://json-schema.org/draft/2020-12/schema"
     assert schema["type"] == "object" and schema["additionalProperties"] is False
     assert set(schema["properties"]) == {
-        "format", "name", "description", "semaphores", "queues", "settings", "actors",
+        "format", "name", "description", "semaphores", "queues", "settings", "replay", "actors",
     }  # fmt: skip
     assert schema["required"] == ["format", "name", "semaphores", "queues", "actors"]
     assert schema["properties"]["format"] == {"const": FORMAT}
@@ -427,6 +444,7 @@ def test_schema_is_well_formed_with_documented_top_level() -> None:
 
 def test_schema_matches_the_parser_tables() -> None:
     defs = _schema()["$defs"]
+    assert defs["defect"]["enum"] == [d.value for d in Defect]
     assert defs["status_code"]["enum"] == [c.name for c in StatusCode if c is not StatusCode.OK]
     assert defs["timeline_value"]["maximum"] == MAX_VALUE
     ops = defs["op"]["properties"]["op"]["enum"]
