@@ -429,7 +429,7 @@ _Check = Callable[[_Ctx], Iterator[Violation]]
 # =========================================================================== happens-before
 
 
-def _reach_time(c: _Ctx, s: str, v: int) -> float | None:
+def _reach_time(c: _Ctx, s: str, v: int, host_only: bool = False) -> float | None:
     """Ground truth: earliest time S reached >= v, from the ops that signal it.
 
     A host signal that returned OK counts from its call's start (the value changes
@@ -443,12 +443,39 @@ def _reach_time(c: _Ctx, s: str, v: int) -> float | None:
             continue
         if site.host and r.status == OK and r.start_us is not None:
             times.append(r.start_us)
-        elif not site.host and _ran(r) and r.end_us is not None:
+        elif not site.host and not host_only and _ran(r) and r.end_us is not None:
             times.append(r.end_us)
     return min(times, default=None)
 
 
+def _observed_problem(
+    c: _Ctx, x: Execute, start: float, s: str, v: int, seen: set[str]
+) -> str | None:
+    """Hardware records: producers must be in the device's observation of x's start."""
+    t = _reach_time(c, s, v, host_only=True)
+    if t is not None and t <= start + EPS_US:
+        return None
+    producers = [p.op for p in c.ix.sites[s] if not p.host and p.value >= v]
+    if any(p in seen for p in producers):
+        return None
+    done = ", ".join(sorted(seen)) or "none"
+    return (
+        f"execute {x.id}'s work began before any signal of {s} >= {v} was done "
+        f"(producers {', '.join(producers) or 'none'}; done when it began: {done})"
+    )
+
+
+def _timed_problem(c: _Ctx, x: Execute, start: float, s: str, v: int) -> str | None:
+    t = _reach_time(c, s, v)
+    if t is None:
+        return f"execute {x.id} started at {start:.3f} us but nothing ever signalled {s} >= {v}"
+    if t > start + EPS_US:
+        return f"execute {x.id} started at {start:.3f} us, before {s} reached {v} at {t:.3f} us"
+    return None
+
+
 def _happens_before(c: _Ctx) -> Iterator[Violation]:
+    observed: dict[str, set[str]] | None = getattr(c.record, "observed_before", None)
     for x in c.ix.executes:
         r = c.result(x.id)
         if r is None or r.start_us is None:
@@ -456,21 +483,12 @@ def _happens_before(c: _Ctx) -> Iterator[Violation]:
         for s, v in x.wait.items():
             if v <= c.ix.initial[s]:
                 continue
-            t = _reach_time(c, s, v)
-            if t is None:
-                yield Violation(
-                    "happens-before",
-                    x.id,
-                    f"execute {x.id} started at {r.start_us:.3f} us but nothing ever "
-                    f"signalled {s} >= {v}",
-                )
-            elif t > r.start_us + EPS_US:
-                yield Violation(
-                    "happens-before",
-                    x.id,
-                    f"execute {x.id} started at {r.start_us:.3f} us, before {s} reached "
-                    f"{v} at {t:.3f} us",
-                )
+            if observed is None:
+                problem = _timed_problem(c, x, r.start_us, s, v)
+            else:
+                problem = _observed_problem(c, x, r.start_us, s, v, observed.get(x.id, set()))
+            if problem is not None:
+                yield Violation("happens-before", x.id, problem)
 
 
 # =========================================================================== liveness
@@ -698,6 +716,8 @@ def _failure_causes(c: _Ctx, s: str) -> set[str]:
     causes = {op.code for op in c.ix.fails if op.semaphore == s and _status(c.record, op.id) == OK}
     for x in c.ix.executes:
         status = _status(c.record, x.id)
+        if x.id in c.record.cancelled_at_teardown:
+            status = CANCELLED
         if s in x.signal and _failed(status):
             causes.add(status)
     return causes

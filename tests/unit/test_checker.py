@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
+import pytest
+
 from model.scenario.checker import (
     PROPERTIES,
     Violation,
@@ -590,3 +592,46 @@ def test_fifo_flags_same_actor_ready_out_of_submission_order() -> None:
     run.order("q0", ["b", "a"])  # consistent logs, but b was submitted after a
     vs = only(check(sc, run.rec), "fifo")
     assert [v.op for v in vs] == ["b"] and "before a" in vs[0].message
+
+
+# --------------------------------------------------------------------------- hardware records
+
+
+def test_happens_before_uses_observation_matrix_when_present() -> None:
+    if "observed_before" not in RunRecord.__dataclass_fields__:
+        pytest.skip("RunRecord has no observed_before field")
+    sc = scenario(
+        {"A": 0},
+        {
+            "main": [
+                {"op": "execute", "id": "p", "queue": "q0", "signal": {"A": 1}, "duration_us": 5},
+                {"op": "execute", "id": "c", "queue": "q0", "wait": {"A": 1}},
+            ]
+        },
+    )
+    run = _Run(sc)
+    run.submit("p", 0)
+    run.submit("c", 1)
+    # Host times (issue/retire): c is issued before p retires, which is fine on hardware.
+    run.work("p", 2, 9)
+    run.work("c", 3, 10)
+    run.change("A", 1, 9)
+    run.order("q0", ["p", "c"])
+    run.rec.observed_before = {"p": set(), "c": {"p"}}
+    assert check(sc, run.rec) == []
+    run.rec.observed_before = {"p": set(), "c": set()}
+    vs = only(check(sc, run.rec), "happens-before")
+    assert [v.op for v in vs] == ["c"] and "done when it began: none" in vs[0].message
+
+
+def test_teardown_cancellation_is_a_failure_cause() -> None:
+    sc = scenario(
+        {"W": 0, "S": 0},
+        {"main": [{"op": "execute", "id": "x", "queue": "q0", "wait": {"W": 1},
+                   "signal": {"S": 1}}]},
+    )  # fmt: skip
+    run = _Run(sc)
+    run.submit("x", 0)
+    run.rec.cancelled_at_teardown = ["x"]
+    run.rec.semaphores["S"] = (0, "CANCELLED")  # snapshot taken after teardown
+    assert check(sc, run.rec) == []
