@@ -1,0 +1,136 @@
+"""The run report (`hipsem/report-1`): the record and the checker's verdict as JSON.
+
+`build_report(scenario, record, violations)` returns a plain dict whose keys are a
+contract (docs/checker.md shows the format); `report_json(report)` serializes it;
+`format_summary(report)` renders a short human summary.
+
+Invariants:
+  * Key order is fixed and ops come in scenario order, semaphores in declaration order,
+    pools sorted by name, so identical records give byte-identical JSON.
+  * Times are rounded to 3 decimals (nanoseconds); absent times are null.
+  * `ok` is true iff there are no violations.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from typing import Any
+
+from model.scenario.checker import Violation
+from model.scenario.record import PENDING, OpResult, PoolReport, RunRecord
+from model.scenario.types import Op, Scenario
+
+__all__ = ["REPORT_FORMAT", "build_report", "format_summary", "report_json"]
+
+REPORT_FORMAT = "hipsem/report-1"
+_POOL_FIELDS = ("capacity", "created", "destroyed", "peak_in_use", "misses", "in_use_at_end")
+
+
+def _time(t: float | None) -> float | None:
+    return None if t is None else round(float(t), 3)
+
+
+def _op_entry(actor: str, op: Op, r: OpResult | None) -> dict[str, Any]:
+    entry: dict[str, Any] = {
+        "actor": actor,
+        "op": op.op,
+        "status": r.status if r is not None else PENDING,
+    }
+    if op.op == "query":
+        entry["value"] = r.value if r is not None else None
+    entry["start_us"] = _time(r.start_us if r is not None else None)
+    entry["end_us"] = _time(r.end_us if r is not None else None)
+    if r is not None and r.message:
+        entry["message"] = r.message
+    return entry
+
+
+def _pool_entry(p: PoolReport) -> dict[str, int]:
+    return {k: int(getattr(p, k)) for k in _POOL_FIELDS}
+
+
+def _semaphores(scenario: Scenario, record: RunRecord) -> dict[str, dict[str, Any]]:
+    out: dict[str, dict[str, Any]] = {}
+    names = list(scenario.semaphores) + sorted(set(record.semaphores) - set(scenario.semaphores))
+    for s in names:
+        value, status = record.semaphores.get(s, (scenario.semaphores.get(s, 0), "OK"))
+        out[s] = {"value": value, "status": status}
+    return out
+
+
+def build_report(
+    scenario: Scenario, record: RunRecord, violations: list[Violation]
+) -> dict[str, Any]:
+    """The `hipsem/report-1` dict for one run (see the module docstring)."""
+    return {
+        "format": REPORT_FORMAT,
+        "scenario": scenario.name,
+        "backend": record.backend,
+        "seed": record.seed,
+        "ok": not violations,
+        "violations": [
+            {"property": v.property, "op": v.op, "message": v.message} for v in violations
+        ],
+        "ops": {
+            op.id: _op_entry(actor, op, record.ops.get(op.id)) for actor, _, op in scenario.ops()
+        },
+        "semaphores": _semaphores(scenario, record),
+        "pools": {name: _pool_entry(record.pools[name]) for name in sorted(record.pools)},
+        "cancelled_at_teardown": list(record.cancelled_at_teardown),
+        "sim_time_us": _time(record.sim_time_us),
+    }
+
+
+def report_json(report: dict[str, Any]) -> str:
+    """Deterministic JSON text of a report (2-space indent, trailing newline)."""
+    return json.dumps(report, indent=2, ensure_ascii=False) + "\n"
+
+
+# --------------------------------------------------------------------------- summary
+
+
+def _status_counts(report: dict[str, Any]) -> str:
+    counts = Counter(entry["status"] for entry in report["ops"].values())
+    return ", ".join(f"{status} {n}" for status, n in sorted(counts.items()))
+
+
+def _violation_lines(report: dict[str, Any]) -> list[str]:
+    lines = [f"violations: {len(report['violations'])}"]
+    for v in report["violations"]:
+        where = f" [{v['op']}]" if v["op"] else ""
+        lines.append(f"  - {v['property']}{where}: {v['message']}")
+    return lines
+
+
+def _pool_line(name: str, p: dict[str, int]) -> str:
+    return (
+        f"  {name}: capacity {p['capacity']}, peak {p['peak_in_use']}, misses {p['misses']}, "
+        f"created {p['created']}, destroyed {p['destroyed']}, in use at end {p['in_use_at_end']}"
+    )
+
+
+def format_summary(report: dict[str, Any]) -> str:
+    """A short plain-text summary of a report built by `build_report`."""
+    verdict = "OK" if report["ok"] else "FAILED"
+    lines = [
+        f"scenario {report['scenario']} | backend {report['backend']} | seed {report['seed']}"
+        f" | {verdict}",
+        *([] if report["ok"] else _violation_lines(report)),
+        f"ops: {len(report['ops'])} ({_status_counts(report)})",
+        "semaphores: "
+        + (
+            ", ".join(
+                f"{s}={e['value']}" + ("" if e["status"] == "OK" else f" ({e['status']})")
+                for s, e in report["semaphores"].items()
+            )
+            or "none"
+        ),
+    ]
+    if report.get("cancelled_at_teardown"):
+        lines.append("cancelled at teardown: " + ", ".join(report["cancelled_at_teardown"]))
+    if report["pools"]:
+        lines.append("pools:")
+        lines.extend(_pool_line(n, p) for n, p in report["pools"].items())
+    lines.append(f"simulated time: {report['sim_time_us']} us")
+    return "\n".join(lines)
