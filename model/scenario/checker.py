@@ -3,7 +3,8 @@
 `check(scenario, record)` returns a list of `Violation`s (empty = correct). It first
 computes from the scenario ALONE what may and what must happen (`analyze`, least
 fixpoints over the ops), then compares the record with that and with the record's own
-logs. Properties, in the order they are reported (docs/checker.md defines each):
+logs. Properties, in the order they are reported (docs/checker.md defines each one and
+the fixpoint precisely):
 
   happens-before       device work starts only after every wait is reached (ground truth)
   liveness             each op ends with a status the scenario allows (`expected_outcomes`)
@@ -36,6 +37,7 @@ __all__ = [
     "PROPERTIES",
     "Analysis",
     "Violation",
+    "allowed_statuses",
     "analyze",
     "check",
     "expected_outcomes",
