@@ -2,9 +2,9 @@
 
 Each protocol method is one HIP runtime call (hip-python, `from hip import hip`):
 streams are hipStreamNonBlocking, events hipEventDisableTiming, waits use flags 0, and
-host functions go through the ctypes trampoline of `hipbackend.hostfn`. Every HIP result
-goes through `hipbackend.errors.hip_check`. The runtime (CPU test vehicle or ROCm) must be
-selected first: `hipbackend.runtime.select_runtime`.
+host functions go through the ctypes trampoline of `hipbackend.hostfn`. Every HIP call
+goes through `HipDevice._hip`, hence `hipbackend.errors.hip_check`. The runtime (CPU test
+vehicle or ROCm) must be selected first: `hipbackend.runtime.select_runtime`.
 
 Device work. `launch_work` has no kernels to run; it approximates `duration_us` with
 hipMemsetAsync of a scratch buffer, `round(duration_us * bytes_per_us)` bytes, split into
@@ -25,14 +25,16 @@ With `timing=True`, timing events around each observed execute give start/end ti
 relative to a reference record made by `prepare_observation` (`read_work_times`).
 
 Rule 6. A method called while the calling thread runs a host function launched by
-hipbackend is refused: it is logged in `host_function_api_call_log`, counted, and raises
-`HostFunctionApiCallError` (PERMISSION_DENIED) without calling HIP. On the CPU runtime,
-`host_function_api_calls` also includes HIP calls the runtime itself refused (any HIP call
-from its host-function thread, e.g. direct hip-python calls); on ROCm only calls made
-through HipDevice can be detected.
+hipbackend is a violation: it is logged in `host_function_api_call_log` and counted.
+`host_function_calls="refuse"` (default) then raises `HostFunctionApiCallError`
+(PERMISSION_DENIED) without calling HIP; `"record"` performs the call as HIP would (HIP
+does not check; a blocking call may deadlock, as on ROCm), and on the CPU runtime switches
+the runtime's process-wide policy to perform such calls too. On the CPU runtime,
+`host_function_api_calls` also counts HIP calls made from host functions outside
+HipDevice (e.g. direct hip-python calls); on ROCm only HipDevice calls can be seen.
 
-Blocking methods: `synchronize_event`, `destroy_stream`, `close`, `read_observation`
-block the calling thread in HIP with the GIL released, so host functions keep running.
+Blocking methods: `synchronize_event`, `destroy_stream`, `close`, `read_*` block the
+calling thread in HIP with the GIL released, so host functions keep running.
 Thread-safety: methods may be called from several host threads at once; bookkeeping is
 under one lock, HIP calls are made outside it.
 
@@ -50,7 +52,7 @@ import time
 import weakref
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 from hipbackend import hostfn
 from hipbackend._hip import hip
@@ -64,6 +66,7 @@ logger = logging.getLogger(__name__)
 DEFAULT_CPU_BYTES_PER_US = 1000.0  # 1 GB/s: 100 µs of work is a 100 kB memset
 DEFAULT_CPU_SCRATCH_BYTES = 16 << 20
 DEFAULT_ROCM_SCRATCH_BYTES = 256 << 20
+HostFunctionPolicy = Literal["refuse", "record"]
 _D2D = hip.hipMemcpyKind.hipMemcpyDeviceToDevice
 _D2H = hip.hipMemcpyKind.hipMemcpyDeviceToHost
 
@@ -100,17 +103,27 @@ class HipEvent:
 
 @dataclass
 class _Resources:
-    """What the device must release; shared with the finalizer, never refers to it."""
+    """What the device must release; shared with the finalizer, never refers to it.
 
-    # Keyed by the HIP handle's address, unique while the HIP object is alive.
+    Tables are keyed by the HIP handle's address, unique while the HIP object lives.
+    """
+
     streams: dict[int, Any] = field(default_factory=dict)
     events: dict[int, Any] = field(default_factory=dict)
     buffers: dict[int, Any] = field(default_factory=dict)  # device address -> hip ptr
     lock: threading.Lock = field(default_factory=threading.Lock)
 
+    def add(self, table: dict[int, Any], handle: Any) -> None:
+        with self.lock:
+            table[int(handle)] = handle
+
+    def take(self, table: dict[int, Any], key: int) -> Any:
+        with self.lock:
+            return table.pop(key, None)
+
     def release(self) -> None:
         """Destroy streams (blocking, rule 8), then events, then free buffers."""
-        for kind, table, fn in (
+        for call, table, fn in (
             ("hipStreamDestroy", self.streams, hip.hipStreamDestroy),
             ("hipEventDestroy", self.events, hip.hipEventDestroy),
             ("hipFree", self.buffers, hip.hipFree),
@@ -120,9 +133,9 @@ class _Resources:
                 table.clear()
             for handle in handles:
                 try:
-                    hip_check(fn(handle), kind)
+                    hip_check(fn(handle), call)
                 except Exception:
-                    logger.exception("%s failed while releasing HipDevice resources", kind)
+                    logger.exception("%s failed while releasing HipDevice resources", call)
 
 
 @dataclass
@@ -145,8 +158,14 @@ class HipDevice:
         *,
         bytes_per_us: float | None = None,
         scratch_bytes: int | None = None,
+        host_function_calls: HostFunctionPolicy = "refuse",
     ) -> None:
+        if host_function_calls not in ("refuse", "record"):
+            raise InvalidArgumentError(
+                f"host_function_calls must be 'refuse' or 'record', got {host_function_calls!r}"
+            )
         self.runtime = _resolve_runtime(runtime)
+        self.host_function_policy: HostFunctionPolicy = host_function_calls
         self.host_function_api_call_log: list[str] = []
         self.host_function_errors: list[str] = []
         self.stream_order: dict[str, list[str]] = {}
@@ -158,13 +177,16 @@ class HipDevice:
         self._res = _Resources()
         self._finalizer = weakref.finalize(self, self._res.release)
         self._closed = False
-        self._refused = 0
+        self._violations = 0  # HipDevice methods called from host functions
+        self._own_hip_in_host_fn = 0  # HIP calls HipDevice made from host functions
         self._adjust = 0
         self._observation: _Observation | None = None
         self._private_stream: Any = None
         self._private_lock = threading.Lock()
         cpu = self.runtime.cpu
         self._cpu_baseline = cpu.host_function_api_calls() if cpu is not None else 0
+        if cpu is not None and host_function_calls == "record":
+            cpu.allow_host_function_calls = True  # process-wide
         default_scratch = DEFAULT_CPU_SCRATCH_BYTES if cpu else DEFAULT_ROCM_SCRATCH_BYTES
         self.scratch_bytes = int(scratch_bytes or default_scratch)
         self._scratch = self._malloc(self.scratch_bytes)
@@ -196,10 +218,13 @@ class HipDevice:
 
     @property
     def host_function_api_calls(self) -> int:
-        """Device calls made from host-function context (refused), see module docstring."""
+        """Device calls made from host-function context (see module docstring)."""
         cpu = self.runtime.cpu
-        runtime_count = cpu.host_function_api_calls() - self._cpu_baseline if cpu else 0
-        return self._refused + runtime_count + self._adjust
+        outside = 0
+        if cpu is not None:
+            delta = cpu.host_function_api_calls() - self._cpu_baseline
+            outside = max(0, delta - self._own_hip_in_host_fn)
+        return self._violations + outside + self._adjust
 
     @host_function_api_calls.setter
     def host_function_api_calls(self, value: int) -> None:
@@ -211,9 +236,7 @@ class HipDevice:
         """hipStreamCreateWithFlags(hipStreamNonBlocking). A repeated label gets "#<n>"."""
         self._guard("create_stream", label)
         self._check_open()
-        handle = hip_check(
-            hip.hipStreamCreateWithFlags(hip.hipStreamNonBlocking), "hipStreamCreateWithFlags"
-        )
+        handle = self._hip("hipStreamCreateWithFlags", hip.hipStreamNonBlocking)
         with self._lock:
             n = self.streams_created
             name = label or f"stream{n}"
@@ -222,8 +245,7 @@ class HipDevice:
             stream = HipStream(handle, name)
             self.streams_created += 1
             self.stream_order[name] = []
-        with self._res.lock:
-            self._res.streams[int(handle)] = handle
+        self._res.add(self._res.streams, handle)
         return stream
 
     def destroy_stream(self, stream: HipStream) -> None:
@@ -232,9 +254,8 @@ class HipDevice:
         s = self._live_stream(stream)
         with self._lock:
             s.state = "closing"
-        with self._res.lock:
-            self._res.streams.pop(int(s.handle), None)
-        hip_check(hip.hipStreamDestroy(s.handle), "hipStreamDestroy")
+        self._res.take(self._res.streams, int(s.handle))
+        self._hip("hipStreamDestroy", s.handle)
         with self._lock:
             s.state = "destroyed"
             self.streams_destroyed += 1
@@ -266,10 +287,7 @@ class HipDevice:
             raise InvalidArgumentError(f"launch_host_func: {fn!r} is not callable")
         token = hostfn.register(fn, f"{_fn_name(fn)} on {s.label}", self._host_fn_failed)
         try:
-            hip_check(
-                hip.hipLaunchHostFunc(s.handle, hostfn.TRAMPOLINE_ADDRESS, token),
-                "hipLaunchHostFunc",
-            )
+            self._hip("hipLaunchHostFunc", s.handle, hostfn.TRAMPOLINE_ADDRESS, token)
         except BaseException:
             hostfn.unregister(token)
             raise
@@ -280,14 +298,11 @@ class HipDevice:
         """hipEventCreateWithFlags(hipEventDisableTiming): never recorded (rule 2)."""
         self._guard("create_event")
         self._check_open()
-        handle = hip_check(
-            hip.hipEventCreateWithFlags(hip.hipEventDisableTiming), "hipEventCreateWithFlags"
-        )
+        handle = self._hip("hipEventCreateWithFlags", hip.hipEventDisableTiming)
         with self._lock:
             self.events_created += 1
             event = HipEvent(handle, f"e{self.events_created}")
-        with self._res.lock:
-            self._res.events[int(handle)] = handle
+        self._res.add(self._res.events, handle)
         return event
 
     def destroy_event(self, event: HipEvent) -> None:
@@ -297,15 +312,14 @@ class HipDevice:
         with self._lock:
             e.destroyed = True
             self.events_destroyed += 1
-        with self._res.lock:
-            self._res.events.pop(int(e.handle), None)
-        hip_check(hip.hipEventDestroy(e.handle), "hipEventDestroy")
+        self._res.take(self._res.events, int(e.handle))
+        self._hip("hipEventDestroy", e.handle)
 
     def record_event(self, event: HipEvent, stream: HipStream) -> None:
         """hipEventRecord: the event now refers to a new marker at the tail of `stream`."""
         self._guard("record_event", event, stream)
         e, s = self._live_event(event), self._live_stream(stream)
-        hip_check(hip.hipEventRecord(e.handle, s.handle), "hipEventRecord")
+        self._hip("hipEventRecord", e.handle, s.handle)
         with self._lock:
             e.records += 1
 
@@ -313,19 +327,20 @@ class HipDevice:
         """hipStreamWaitEvent(flags 0): snapshot of the current record; none: no-op."""
         self._guard("stream_wait_event", stream, event)
         s, e = self._live_stream(stream), self._live_event(event)
-        hip_check(hip.hipStreamWaitEvent(s.handle, e.handle, 0), "hipStreamWaitEvent")
+        self._hip("hipStreamWaitEvent", s.handle, e.handle, 0)
 
     def query_event(self, event: HipEvent) -> bool:
         """hipEventQuery: True when the current record is done or there is none."""
         self._guard("query_event", event)
         e = self._live_event(event)
+        self._count_own_hip_call()
         return hip_ready(hip.hipEventQuery(e.handle), "hipEventQuery")
 
     def synchronize_event(self, event: HipEvent) -> None:
         """hipEventSynchronize: blocks (GIL released) until the current record is done."""
         self._guard("synchronize_event", event)
         e = self._live_event(event)
-        hip_check(hip.hipEventSynchronize(e.handle), "hipEventSynchronize")
+        self._hip("hipEventSynchronize", e.handle)
 
     # ------------------------------------------------------------------ observation
 
@@ -338,12 +353,13 @@ class HipDevice:
         self._drop_observation()
         n = len(tags)
         done, matrix = self._malloc(max(n, 1)), self._malloc(max(n * n, 1))
-        hip_check(hip.hipMemset(done, 0, max(n, 1)), "hipMemset")
-        hip_check(hip.hipMemset(matrix, 0, max(n * n, 1)), "hipMemset")
+        self._hip("hipMemset", done, 0, max(n, 1))
+        self._hip("hipMemset", matrix, 0, max(n * n, 1))
         obs = _Observation(list(tags), {t: i for i, t in enumerate(tags)}, done, matrix)
         if timing:
             obs.reference = self._timing_event()
-            hip_check(hip.hipEventRecord(obs.reference, self._scratch_stream()), "hipEventRecord")
+            self._hip("hipEventRecord", obs.reference, self._scratch_stream())
+            self._hip("hipEventSynchronize", obs.reference)  # t0 precedes later work
         self._observation = obs
 
     def read_observation(self) -> dict[str, set[str]]:
@@ -351,11 +367,11 @@ class HipDevice:
         self._guard("read_observation")
         obs = self._require_observation()
         n = len(obs.tags)
-        hip_check(hip.hipDeviceSynchronize(), "hipDeviceSynchronize")
+        self._hip("hipDeviceSynchronize")
         if n == 0:
             return {}
         buf = bytearray(n * n)
-        hip_check(hip.hipMemcpy(buf, obs.matrix, n * n, _D2H), "hipMemcpy")
+        self._hip("hipMemcpy", buf, obs.matrix, n * n, _D2H)
         return {
             tag: {obs.tags[j] for j in range(n) if buf[obs.index[tag] * n + j]}
             for tag in obs.launched
@@ -365,9 +381,9 @@ class HipDevice:
         """Observed executes whose work has completed (blocks until the device is idle)."""
         self._guard("read_done")
         obs = self._require_observation()
-        hip_check(hip.hipDeviceSynchronize(), "hipDeviceSynchronize")
+        self._hip("hipDeviceSynchronize")
         buf = bytearray(max(len(obs.tags), 1))
-        hip_check(hip.hipMemcpy(buf, obs.done, len(buf), _D2H), "hipMemcpy")
+        self._hip("hipMemcpy", buf, obs.done, len(buf), _D2H)
         return {t for i, t in enumerate(obs.tags) if buf[i]}
 
     def read_work_times(self) -> dict[str, tuple[float, float]]:
@@ -377,28 +393,58 @@ class HipDevice:
         obs = self._require_observation()
         if obs.reference is None:
             raise DeviceError("read_work_times needs prepare_observation(..., timing=True)")
-        hip_check(hip.hipDeviceSynchronize(), "hipDeviceSynchronize")
+        self._hip("hipDeviceSynchronize")
         out = {}
         for tag, (start, end) in obs.times.items():
-            t0 = hip_check(hip.hipEventElapsedTime(obs.reference, start), "hipEventElapsedTime")
-            t1 = hip_check(hip.hipEventElapsedTime(obs.reference, end), "hipEventElapsedTime")
+            t0 = self._hip("hipEventElapsedTime", obs.reference, start)
+            t1 = self._hip("hipEventElapsedTime", obs.reference, end)
             out[tag] = (float(t0) * 1000.0, float(t1) * 1000.0)
         return out
 
+    def calibrate_bytes_per_us(self, repeats: int = 5) -> float:
+        """Measure memset throughput on this device (bytes per µs) from two sizes."""
+        stream = self._scratch_stream()
+        sizes = (self.scratch_bytes // 4, self.scratch_bytes)
+
+        def timed(nbytes: int) -> float:
+            t0 = time.perf_counter()
+            self._hip("hipMemsetAsync", self._scratch, 0, nbytes, stream)
+            self._hip("hipStreamSynchronize", stream)
+            return (time.perf_counter() - t0) * 1e6
+
+        timed(sizes[1])  # warm-up
+        small = statistics.median(timed(sizes[0]) for _ in range(repeats))
+        large = statistics.median(timed(sizes[1]) for _ in range(repeats))
+        if large - small <= 0:
+            return sizes[1] / max(large, 1e-3)
+        return (sizes[1] - sizes[0]) / (large - small)
+
     # ------------------------------------------------------------------ internals
 
+    def _hip(self, call: str, *args: Any) -> Any:
+        """Make one HIP call through hip-python and `hip_check` its result."""
+        self._count_own_hip_call()
+        return hip_check(getattr(hip, call)(*args), call)
+
+    def _count_own_hip_call(self) -> None:
+        if hostfn.current_host_function() is not None:
+            with self._lock:
+                self._own_hip_in_host_fn += 1
+
     def _guard(self, call: str, *args: object) -> None:
-        """Refuse a call made from host-function context (rule 6)."""
+        """Account (and by default refuse) a call from host-function context (rule 6)."""
         where = hostfn.current_host_function()
         if where is None:
             return
         desc = f"{call}({', '.join(_describe(a) for a in args)}) (host function {where})"
         with self._lock:
             self.host_function_api_call_log.append(desc)
-            self._refused += 1
-        raise HostFunctionApiCallError(
-            f"{desc}: device calls from a host function are not allowed (DESIGN.md rule 6)"
-        )
+            self._violations += 1
+        if self.host_function_policy == "refuse":
+            raise HostFunctionApiCallError(
+                f"{desc}: device calls from a host function are not allowed "
+                "(DESIGN.md rule 6)"
+            )
 
     def _check_open(self) -> None:
         if self._closed:
@@ -429,70 +475,57 @@ class HipDevice:
             self.host_function_errors.append(f"{label}: {type(exc).__name__}: {exc}")
 
     def _malloc(self, nbytes: int) -> int:
-        ptr = hip_check(hip.hipMalloc(nbytes), "hipMalloc")
-        address = int(ptr)
-        with self._res.lock:
-            self._res.buffers[address] = ptr
-        return address
+        ptr = self._hip("hipMalloc", nbytes)
+        self._res.add(self._res.buffers, ptr)
+        return int(ptr)
 
     def _free(self, address: int) -> None:
-        with self._res.lock:
-            ptr = self._res.buffers.pop(address, None)
+        ptr = self._res.take(self._res.buffers, address)
         if ptr is not None:
-            hip_check(hip.hipFree(ptr), "hipFree")
+            self._hip("hipFree", ptr)
 
     def _timing_event(self) -> Any:
-        """A timing-enabled event, owned by the resources table (observation only)."""
-        handle = hip_check(hip.hipEventCreateWithFlags(hip.hipEventDefault), "hipEventCreate")
-        with self._res.lock:
-            self._res.events[int(handle)] = handle
+        """A timing-enabled event for observation, owned by the resources table."""
+        handle = self._hip("hipEventCreateWithFlags", hip.hipEventDefault)
+        self._res.add(self._res.events, handle)
         return handle
 
     def _destroy_timing_event(self, handle: Any) -> None:
-        with self._res.lock:
-            self._res.events.pop(int(handle), None)
-        hip_check(hip.hipEventDestroy(handle), "hipEventDestroy")
+        self._res.take(self._res.events, int(handle))
+        self._hip("hipEventDestroy", handle)
 
     def _scratch_stream(self) -> Any:
         """A private stream for internal records and calibration (created on demand)."""
         with self._private_lock:
             if self._private_stream is None:
-                handle = hip_check(
-                    hip.hipStreamCreateWithFlags(hip.hipStreamNonBlocking),
-                    "hipStreamCreateWithFlags",
-                )
-                with self._res.lock:
-                    self._res.streams[int(handle)] = handle
+                handle = self._hip("hipStreamCreateWithFlags", hip.hipStreamNonBlocking)
+                self._res.add(self._res.streams, handle)
                 self._private_stream = handle
             return self._private_stream
 
     def _busy(self, s: HipStream, duration_us: float) -> None:
-        remaining = round(duration_us * self.bytes_per_us) if duration_us > 0 else 0
-        if duration_us > 0:
-            remaining = max(remaining, 1)
+        if duration_us <= 0:
+            return  # a barrier: no device work at all
+        remaining = max(1, round(duration_us * self.bytes_per_us))
         while remaining > 0:
             chunk = min(remaining, self.scratch_bytes)
-            hip_check(hip.hipMemsetAsync(self._scratch, 0, chunk, s.handle), "hipMemsetAsync")
+            self._hip("hipMemsetAsync", self._scratch, 0, chunk, s.handle)
             remaining -= chunk
 
     def _observe_start(self, obs: _Observation, s: HipStream, tag: str, row: int) -> None:
         n = len(obs.tags)
-        hip_check(
-            hip.hipMemcpyAsync(obs.matrix + row * n, obs.done, n, _D2D, s.handle),
-            "hipMemcpyAsync",
-        )
+        self._hip("hipMemcpyAsync", obs.matrix + row * n, obs.done, n, _D2D, s.handle)
         with self._lock:
             obs.launched[tag] = obs.launched.get(tag, 0) + 1
         if obs.reference is not None:
-            start = obs.times[tag][0] if tag in obs.times else self._timing_event()
-            end = obs.times[tag][1] if tag in obs.times else self._timing_event()
-            obs.times[tag] = (start, end)
-            hip_check(hip.hipEventRecord(start, s.handle), "hipEventRecord")
+            if tag not in obs.times:
+                obs.times[tag] = (self._timing_event(), self._timing_event())
+            self._hip("hipEventRecord", obs.times[tag][0], s.handle)
 
     def _observe_end(self, obs: _Observation, s: HipStream, tag: str, row: int) -> None:
-        hip_check(hip.hipMemsetAsync(obs.done + row, 1, 1, s.handle), "hipMemsetAsync")
+        self._hip("hipMemsetAsync", obs.done + row, 1, 1, s.handle)
         if obs.reference is not None:
-            hip_check(hip.hipEventRecord(obs.times[tag][1], s.handle), "hipEventRecord")
+            self._hip("hipEventRecord", obs.times[tag][1], s.handle)
 
     def _require_observation(self) -> _Observation:
         self._check_open()
@@ -504,7 +537,7 @@ class HipDevice:
         obs, self._observation = self._observation, None
         if obs is None:
             return
-        hip_check(hip.hipDeviceSynchronize(), "hipDeviceSynchronize")
+        self._hip("hipDeviceSynchronize")
         for start, end in obs.times.values():
             self._destroy_timing_event(start)
             self._destroy_timing_event(end)
@@ -514,33 +547,14 @@ class HipDevice:
         self._free(obs.matrix)
 
     def _init_bandwidth(self, bytes_per_us: float | None) -> float:
-        cpu = self.runtime.cpu
         if bytes_per_us is not None and not (math.isfinite(bytes_per_us) and bytes_per_us > 0):
             raise InvalidArgumentError(f"bytes_per_us must be > 0, got {bytes_per_us!r}")
+        cpu = self.runtime.cpu
         if cpu is not None:
             bw = bytes_per_us or DEFAULT_CPU_BYTES_PER_US
             cpu.bandwidth = bw  # process-wide knob of the CPU runtime
             return bw
         return bytes_per_us or self.calibrate_bytes_per_us()
-
-    def calibrate_bytes_per_us(self, repeats: int = 5) -> float:
-        """Measure memset throughput on this device (bytes per µs) from two sizes."""
-        stream = self._scratch_stream()
-        sizes = (self.scratch_bytes // 4, self.scratch_bytes)
-
-        def timed(nbytes: int) -> float:
-            t0 = time.perf_counter()
-            hip_check(hip.hipMemsetAsync(self._scratch, 0, nbytes, stream), "hipMemsetAsync")
-            hip_check(hip.hipStreamSynchronize(stream), "hipStreamSynchronize")
-            return (time.perf_counter() - t0) * 1e6
-
-        timed(sizes[1])  # warm-up
-        small = statistics.median(timed(sizes[0]) for _ in range(repeats))
-        large = statistics.median(timed(sizes[1]) for _ in range(repeats))
-        slope_us = large - small
-        if slope_us <= 0:
-            return sizes[1] / max(large, 1e-3)
-        return (sizes[1] - sizes[0]) / slope_us
 
 
 def _resolve_runtime(runtime: RuntimeInfo | str | None) -> RuntimeInfo:

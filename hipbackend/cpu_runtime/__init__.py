@@ -180,6 +180,9 @@ class CpuRuntimeLib:
         lib.hipsemCpuLiveCount.argtypes = [ctypes.c_int]
         lib.hipsemCpuLiveCount.restype = ctypes.c_longlong
         lib.hipsemCpuInHostFunction.restype = ctypes.c_int
+        lib.hipsemCpuSetHostFunctionPolicy.argtypes = [ctypes.c_int]
+        lib.hipsemCpuSetHostFunctionPolicy.restype = None
+        lib.hipsemCpuGetHostFunctionPolicy.restype = ctypes.c_int
 
     @property
     def name(self) -> str:
@@ -200,6 +203,16 @@ class CpuRuntimeLib:
 
     def reset_host_function_api_calls(self) -> None:
         self._lib.hipsemCpuResetHostFunctionApiCalls()
+
+    @property
+    def allow_host_function_calls(self) -> bool:
+        """False (default): HIP calls inside a host function are refused (and counted);
+        True: they are counted and performed, as real HIP would (process-wide)."""
+        return bool(self._lib.hipsemCpuGetHostFunctionPolicy())
+
+    @allow_host_function_calls.setter
+    def allow_host_function_calls(self, allow: bool) -> None:
+        self._lib.hipsemCpuSetHostFunctionPolicy(1 if allow else 0)
 
     def host_functions_run(self) -> int:
         return int(self._lib.hipsemCpuHostFunctionsRun())

@@ -20,8 +20,10 @@
  *     host-function thread and blocks until fn returns, so later work of the stream waits
  *     and host functions of all streams are serialized, in hand-over order.
  *  6. Any HIP call made on the host-function thread while a host function runs is
- *     refused with HIPSEM_HOST_FUNCTION_ERROR and counted (hipsemCpuHostFunctionApiCalls).
- *     Real HIP does not check; this runtime refuses so that the violation is visible.
+ *     counted (hipsemCpuHostFunctionApiCalls) and, under the default policy, refused with
+ *     HIPSEM_HOST_FUNCTION_ERROR. Real HIP does not check; refusing makes the violation
+ *     visible. hipsemCpuSetHostFunctionPolicy(1) performs such calls as HIP would (a
+ *     blocking call that waits for the host function's own stream then deadlocks).
  *  7. Each stream has one worker thread running its commands in FIFO order; streams are
  *     independent except through event markers.
  *  8. hipStreamDestroy blocks until the stream's queued work is done, then joins its
@@ -118,6 +120,7 @@ static host_job_t* g_host_head;
 static host_job_t* g_host_tail;
 static int g_host_started;
 static double g_bytes_per_us; /* 0: memcpy/memset async take no extra time */
+static atomic_int g_host_fn_policy; /* 0: refuse HIP calls from host functions, 1: allow */
 
 static long long g_live[5];
 static atomic_ullong g_host_fn_api_calls;
@@ -140,7 +143,8 @@ static hipError_t ret(hipError_t err) {
         atomic_fetch_add(&g_api_calls, 1);                             \
         if (t_in_host_fn) {                                            \
             atomic_fetch_add(&g_host_fn_api_calls, 1);                 \
-            return ret(HIPSEM_HOST_FUNCTION_ERROR);                    \
+            if (atomic_load(&g_host_fn_policy) == 0)                   \
+                return ret(HIPSEM_HOST_FUNCTION_ERROR);                \
         }                                                              \
     } while (0)
 
@@ -450,9 +454,12 @@ static hipError_t alloc_impl(void** ptr, size_t size, int host) {
     return hipSuccess;
 }
 
+/* Like HIP's, hipFree/hipHostFree synchronize the device first: async work may still
+ * be using the memory. */
 static hipError_t free_impl(void* ptr, int host) {
     if (ptr == NULL) return hipSuccess;
     pthread_mutex_lock(&g_lock);
+    while (g_total_pending > 0) pthread_cond_wait(&g_progress, &g_lock);
     for (alloc_t** it = &g_allocs; *it != NULL; it = &(*it)->next) {
         alloc_t* a = *it;
         if (a->ptr == ptr && a->host == host) {
@@ -811,3 +818,9 @@ long long hipsemCpuLiveCount(int kind) {
 }
 
 int hipsemCpuInHostFunction(void) { return t_in_host_fn; }
+
+void hipsemCpuSetHostFunctionPolicy(int allow) {
+    atomic_store(&g_host_fn_policy, allow ? 1 : 0);
+}
+
+int hipsemCpuGetHostFunctionPolicy(void) { return atomic_load(&g_host_fn_policy); }

@@ -38,7 +38,8 @@ typedef enum hipError_t {
 } hipError_t;
 
 /*
- * What a HIP call made from inside a host function returns (DESIGN.md rule 6).
+ * What a HIP call made from inside a host function returns (DESIGN.md rule 6), under
+ * the default policy (see hipsemCpuSetHostFunctionPolicy).
  * CUDA would say cudaErrorNotPermitted (800), but HIP's hipError_t has no value 800 and
  * hip-python raises ValueError when a call returns a number outside its enum, so the
  * CPU runtime answers with HIP's hipErrorIllegalState ("the calling context does not
@@ -126,6 +127,9 @@ HIPSEM_EXPORT unsigned long long hipsemCpuHostFunctionsRun(void);
 HIPSEM_EXPORT unsigned long long hipsemCpuApiCalls(void);
 HIPSEM_EXPORT long long hipsemCpuLiveCount(int kind);
 HIPSEM_EXPORT int hipsemCpuInHostFunction(void);
+/* 0 (default): refuse HIP calls made inside a host function; 1: count and perform them. */
+HIPSEM_EXPORT void hipsemCpuSetHostFunctionPolicy(int allow);
+HIPSEM_EXPORT int hipsemCpuGetHostFunctionPolicy(void);
 
 #ifdef __cplusplus
 }

@@ -1,0 +1,20 @@
+"""Command-line options of the whole test suite.
+
+Only option registration lives here: pytest parses the command line before it collects
+tests/hardware, so `--hip-runtime` must be registered by a conftest at the test root.
+The fixtures that use it are in tests/hardware/conftest.py.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--hip-runtime",
+        choices=("cpu", "rocm"),
+        default=None,
+        help="HIP runtime for tests/hardware: 'cpu' (hipsem's CPU test vehicle, the "
+        "default; also $HIPSEM_HIP_RUNTIME) or 'rocm' (a real AMD GPU; skipped if absent)",
+    )
