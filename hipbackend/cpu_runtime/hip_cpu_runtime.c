@@ -30,7 +30,9 @@
  *     thread and frees it.
  * The NULL stream is an ordinary (lazily created, never destroyed) stream here: no legacy
  * implicit synchronization with blocking streams. hipMemcpy/hipMemset (synchronous) wait
- * for the NULL stream, then copy on the calling thread.
+ * for the NULL stream, then copy on the calling thread. hipFree/hipHostFree synchronize
+ * the whole device first, as HIP's do. hipMemcpyAsync/hipMemsetAsync of N bytes take at
+ * least N / hipsemCpuSetBandwidth(...) µs on their stream thread (0: no extra time).
  *
  * Invariants: every shared structure is guarded by the one mutex g_lock; a marker is freed
  * when its refcount (event + enqueued record/wait commands + synchronize callers) drops to
