@@ -9,6 +9,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import hip as _hip_python
+from hip import hip as _hip_module  # hip-python 6.x and the 10.x compat package
 
-hip: Any = _hip_python.hip
+hip: Any = _hip_module

@@ -122,7 +122,14 @@ class _Resources:
             return table.pop(key, None)
 
     def release(self) -> None:
-        """Destroy streams (blocking, rule 8), then events, then free buffers."""
+        """Destroy streams (blocking, rule 8), then events, then free buffers.
+
+        If the garbage collector runs the finalizer inside a host function, the release
+        moves to a helper thread: HIP calls must not be made there (rule 6).
+        """
+        if hostfn.current_host_function() is not None:
+            threading.Thread(target=self.release, name="HipDevice release", daemon=True).start()
+            return
         for call, table, fn in (
             ("hipStreamDestroy", self.streams, hip.hipStreamDestroy),
             ("hipEventDestroy", self.events, hip.hipEventDestroy),

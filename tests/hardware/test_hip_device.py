@@ -359,3 +359,26 @@ def test_cpu_bandwidth_knob_follows_the_device(
 def test_host_function_api_call_error_type() -> None:
     assert issubclass(HostFunctionApiCallError, DeviceError)
     assert HostFunctionApiCallError("x").code == StatusCode.PERMISSION_DENIED
+
+
+def test_finalizer_inside_a_host_function_releases_elsewhere(
+    hip_runtime: RuntimeInfo, cpu_runtime: CpuRuntimeLib
+) -> None:
+    before = cpu_runtime.live_counts()
+    calls_before = cpu_runtime.host_function_api_calls()
+    holder = [HipDevice(hip_runtime, bytes_per_us=BYTES_PER_US)]
+    holder[0].create_event()
+    with HipDevice(hip_runtime, bytes_per_us=BYTES_PER_US) as d:
+        s = d.create_stream()
+
+        def drop() -> None:
+            holder.clear()
+            gc.collect()
+
+        d.launch_host_func(s, drop)
+        d.destroy_stream(s)
+    deadline = time.monotonic() + 5.0
+    while cpu_runtime.live_counts() != before and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert cpu_runtime.live_counts() == before
+    assert cpu_runtime.host_function_api_calls() == calls_before
