@@ -1,0 +1,110 @@
+"""Capacity plans: a sweep's runs turned into per-pool estimates and recommendations.
+
+`plan_workload(workload, what_ifs, spec, target)` sweeps the baseline workload and each
+what-if variant (`variants.apply`) over `spec.capacities` x `spec.replications` and returns
+one `Plan` per variant, baseline first. Each `Plan` holds, per pool (event, timepoint), one
+`PoolPoint` per capacity (`analysis.py`), the recommendation for the core's pool and for a
+fixed-size pool (`recommend.py`), the time-weighted occupancy CCDF at the largest capacity,
+and whether the M/G/inf prediction applies (and if not, why).
+
+Invariant: `plans[0]` is the baseline; a plan's `validation` is None exactly when its
+workload is not Poisson (`analysis.poisson_reasons`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from model.planning.analysis import (
+    POOLS,
+    PoolPoint,
+    ccdf,
+    points,
+    poisson_reasons,
+    time_histogram,
+    window_of,
+)
+from model.planning.recommend import Recommendation, recommend
+from model.planning.simulate import RunResult
+from model.planning.sweep import OnResult, SweepSpec, run_sweep
+from model.planning.variants import apply
+from model.planning.workload import WhatIf, Workload
+
+
+@dataclass(frozen=True, slots=True)
+class PoolPlan:
+    pool: str
+    points: list[PoolPoint]
+    recommendation: Recommendation  # for the core's pool (keeps up to N idle objects)
+    fixed_recommendation: Recommendation  # for a pool of exactly N objects
+    ccdf: list[float]  # P(in use >= n), time-weighted, at the largest capacity
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    workload: str
+    variant: WhatIf
+    spec: SweepSpec
+    target: float
+    poisson_reasons: list[str]
+    pools: dict[str, PoolPlan]
+    acquisitions: int
+    actions: int
+    run_wall_s: float  # wall seconds summed over runs (CPU time of the sweep, roughly)
+    runs: int
+    overloaded_runs: int  # runs whose backlog grew with time (`RunResult.overloaded`)
+    mean_unfinished: float  # actions unfinished at the end of a run, mean over runs
+
+    @property
+    def poisson(self) -> bool:
+        return not self.poisson_reasons
+
+    @property
+    def validation(self) -> tuple[int, int] | None:
+        """(capacities where the M/G/inf value lies in the interval, capacities checked)."""
+        if not self.poisson:
+            return None
+        checked = [p.agrees for pp in self.pools.values() for p in pp.points]
+        return sum(bool(a) for a in checked), len(checked)
+
+
+BASELINE = WhatIf("baseline")
+
+
+def make_plan(workload: Workload, variant: WhatIf, results: Sequence[RunResult],
+              spec: SweepSpec, target: float) -> Plan:
+    """Aggregate one variant's runs (see the module docstring)."""
+    reasons = poisson_reasons(workload)
+    per_pool = points(results, not reasons)
+    largest = [r for r in results if r.capacity == max(spec.capacities)]
+    pools = {pool: _pool_plan(pool, per_pool[pool], largest, target) for pool in POOLS}
+    return Plan(
+        workload.name, variant, spec, target, reasons, pools,
+        acquisitions=sum(r.acquisitions for r in results),
+        actions=sum(r.actions for r in results),
+        run_wall_s=sum(r.wall_s for r in results),
+        runs=len(results),
+        overloaded_runs=sum(r.overloaded for r in results),
+        mean_unfinished=sum(r.unfinished for r in results) / max(1, len(results)),
+    )
+
+
+def _pool_plan(pool: str, pts: list[PoolPoint], largest: Sequence[RunResult],
+               target: float) -> PoolPlan:
+    return PoolPlan(
+        pool, pts,
+        recommend([(p.capacity, p.miss) for p in pts], target),
+        recommend([(p.capacity, p.fixed_miss) for p in pts], target),
+        ccdf(time_histogram([window_of(r, pool) for r in largest])),
+    )
+
+
+def plan_workload(workload: Workload, what_ifs: Sequence[WhatIf], spec: SweepSpec,
+                  target: float, on_result: OnResult | None = None) -> list[Plan]:
+    """Sweep the baseline and every what-if; one plan each, baseline first."""
+    variants = [BASELINE, *what_ifs]
+    workloads = [workload] + [apply(workload, w) for w in what_ifs]
+    results = run_sweep(workloads, spec, on_result)
+    return [make_plan(w, v, r, spec, target)
+            for w, v, r in zip(workloads, variants, results, strict=True)]

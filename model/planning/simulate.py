@@ -1,0 +1,271 @@
+"""One planning run: a workload on the real core over the SimPy device, at one capacity.
+
+`simulate(workload, capacity, seed, duration_s, warmup_s)` builds a `CoreContext` whose
+event pool and timepoint pool both have `capacity` (instrumented, `instrument.py`), starts
+every queue's worker and completion loops, and one simulated host thread per workload
+process, and runs `duration_s` of simulated time. Statistics cover [warmup_s, duration_s].
+
+How a step maps onto the core: node i of process P signals semaphore `P.n<i>` with the
+step number (each node has its own timeline, so values strictly increase); a node waits on
+(`P.n<j>`, step) for each j in `after`; with a gate, roots also wait on (`P.gate`, step),
+which the process signals `gate_us` later. A host wait waits on the step's sinks. Replays
+signal one semaphore per queue slot with a counter. Every execute is preceded by one host
+`host_op` cost (for the first node of an arrival it is folded into the arrival delay).
+
+Invariants: the run is a pure function of its arguments (seeded environment, per-process
+generators seeded from (seed, process name)); the core's own invariants
+(`ctx.check_invariants`) hold at the end, or the run raises `InvariantError`; the device
+keeps no per-work observation (spans, work times, stream orders), so memory stays bounded.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import time
+from collections.abc import Callable, Generator
+from dataclasses import dataclass
+from typing import Any
+
+import simpy
+
+from model.core.context import CoreContext, CoreSettings
+from model.core.queue import DeferredQueue
+from model.core.semaphore import Semaphore, wait_semaphores
+from model.device import WorkItem
+from model.planning.arrivals import gaps, sampler
+from model.planning.instrument import (
+    InstrumentedEventPool,
+    InstrumentedTimepointPool,
+    PoolWindow,
+)
+from model.planning.workload import Graph, Process, Replay, Workload
+from model.sim.device import SimDevice
+from model.sim.env import SeededEnvironment
+from model.sim.platform import SimPlatform
+
+log = logging.getLogger(__name__)
+
+SimProc = Generator[simpy.Event, Any, None]
+DRAIN_MIN_US = 100_000.0  # the drain may take this long, or the run's duration if longer
+
+
+@dataclass(frozen=True, slots=True)
+class RunResult:
+    """What one run measured; `event` and `timepoint` cover the measurement window."""
+
+    capacity: int
+    seed: int
+    event: PoolWindow
+    timepoint: PoolWindow
+    steps: int  # steps started in the window
+    actions: int  # executes submitted in the whole run
+    host_wait_us: float  # simulated µs the processes spent in host waits (in the window)
+    unfinished: int  # actions submitted but not finished when the window closed
+    drained: bool  # the run went quiet within the drain limit (then invariants held)
+    wall_s: float  # wall-clock seconds the run took
+
+    @property
+    def overloaded(self) -> bool:
+        """A backlog that grows with the run (see `backlogged`), or a run that never quiets."""
+        return not self.drained or backlogged(self.unfinished, self.actions)
+
+    @property
+    def acquisitions(self) -> int:
+        return self.event.acquires + self.timepoint.acquires
+
+
+def backlogged(unfinished: int, actions: int) -> bool:
+    """More than 5% of the submitted actions (and more than 100) are still unfinished.
+
+    A stable system's backlog does not grow with the run's length; an overloaded one's
+    grows in proportion to it.
+    """
+    return unfinished > 100 and unfinished > 0.05 * actions
+
+
+class _Discard(list[Any]):
+    """A list that keeps nothing (device observation not needed for planning)."""
+
+    def append(self, item: Any) -> None:
+        pass
+
+
+class _DiscardTimes(dict[str, Any]):
+    def __setitem__(self, key: str, value: Any) -> None:
+        pass
+
+
+class _DiscardOrders(dict[str, list[str]]):
+    def __setitem__(self, key: str, value: list[str]) -> None:
+        super().__setitem__(key, _Discard())
+
+
+def quiet_device(device: SimDevice) -> None:
+    """Stop `device` from recording per-work spans, times and stream orders."""
+    device.spans = _Discard()
+    device.work_times = _DiscardTimes()
+    device.stream_order = _DiscardOrders()
+
+
+class PlanningRun:
+    """The simulation of one (workload, capacity, seed); see the module docstring."""
+
+    def __init__(self, workload: Workload, capacity: int, seed: int) -> None:
+        self.workload = workload
+        self.capacity = capacity
+        self.seed = seed
+        self.env = SeededEnvironment(seed)
+        self.device = SimDevice(self.env, workload.timing)
+        quiet_device(self.device)
+        self.platform = SimPlatform(self.env, self.device)
+        settings = CoreSettings(capacity, capacity, workload.max_wait_events,
+                                workload.completion.value)
+        self.ctx = CoreContext(self.device, settings)
+        clock: Callable[[], float] = lambda: float(self.env.now)  # noqa: E731
+        self.events = InstrumentedEventPool(self.device, capacity, clock)
+        self.timepoints = InstrumentedTimepointPool(capacity, clock)
+        self.ctx.event_pool, self.ctx.timepoint_pool = self.events, self.timepoints
+        self.queues: list[DeferredQueue] = []
+        self.end_us = 0.0
+        self.warmup_us = 0.0
+        self.steps = self.actions = 0
+        self.host_wait_us = 0.0
+
+    def run(self, duration_s: float, warmup_s: float = 0.0) -> RunResult:
+        started = time.perf_counter()
+        self.end_us, self.warmup_us = duration_s * 1e6, min(warmup_s, duration_s) * 1e6
+        self.env.process(self._main())
+        if self.warmup_us > 0:
+            self.env.run(until=self.warmup_us)
+            self.events.occupancy.open_window()
+            self.timepoints.occupancy.open_window()
+        self.env.run(until=self.end_us)
+        windows = (self.events.occupancy.close_window(self.capacity),
+                   self.timepoints.occupancy.close_window(self.capacity))
+        unfinished = self._unfinished()
+        drained = not backlogged(unfinished, self.actions) and self._drain(
+            self.end_us + max(duration_s * 1e6, DRAIN_MIN_US))
+        return RunResult(self.capacity, self.seed, *windows, self.steps, self.actions,
+                         self.host_wait_us, unfinished, drained, time.perf_counter() - started)
+
+    def _unfinished(self) -> int:
+        stats = [q.statistics() for q in self.queues]
+        return sum(s.pending + s.ready + s.in_flight for s in stats)
+
+    def _drain(self, limit_us: float) -> bool:
+        """Let submitted work finish (no new steps start); check the core's invariants.
+
+        The pools' invariants only hold between operations, so they are checked once
+        nothing is left to happen. Returns False if the run did not go quiet by `limit_us`.
+        """
+        env = self.env
+        while (next_time := env.peek()) != float("inf"):
+            if next_time > limit_us:
+                return False
+            env.step()
+        self.ctx.check_invariants()
+        return True
+
+    # -- set-up -----------------------------------------------------------------------
+    def _main(self) -> SimProc:
+        ctx, platform = self.ctx, self.platform
+        yield from platform.drive(ctx.initialize())
+        for name in self.workload.queues:
+            queue = ctx.create_queue(name)
+            yield from platform.drive(queue.start())
+            platform.spawn(queue.worker())
+            platform.spawn(queue.completion())
+            self.queues.append(queue)
+        for proc in self.workload.processes:
+            body = self._replay(proc, proc.replay) if proc.replay else self._steps(proc)
+            self.env.process(body)
+
+    def _rng(self, proc: Process) -> random.Random:
+        return random.Random(f"{self.seed}:{proc.name}")
+
+    def _arrive(self, due: float) -> simpy.Timeout:
+        """Wait until `due`, then pay the host cost of the first execute."""
+        env = self.env
+        cost = self.device.timing.cost("host_op", env.rng)
+        return env.timeout(max(0.0, due - env.now) + cost)
+
+    # -- graph steps ------------------------------------------------------------------
+    def _steps(self, proc: Process) -> SimProc:
+        w, ctx = self.workload, self.ctx
+        assert proc.arrivals is not None
+        graph = w.graphs[proc.graph]
+        rng = self._rng(proc)
+        sems = [ctx.create_semaphore(f"{proc.name}.n{i}") for i in range(len(graph.nodes))]
+        gate = ctx.create_semaphore(f"{proc.name}.gate") if graph.gate_us is not None else None
+        draws = [sampler(w.kernels[n.kernel], rng) for n in graph.nodes]
+        due, step = self.env.now, 0
+        for gap, count in gaps(proc.arrivals, rng):
+            due += gap
+            for _ in range(count):
+                if due >= self.end_us:
+                    return
+                step += 1
+                yield self._arrive(due)
+                self.steps += self.env.now >= self.warmup_us
+                yield from self._submit(proc, graph, step, sems, gate, draws)
+
+    def _submit(self, proc: Process, graph: Graph, step: int, sems: list[Semaphore],
+                gate: Semaphore | None, draws: list[Callable[[], float]]) -> SimProc:
+        offset = step if proc.queue_offset is None else proc.queue_offset
+        queues, n_queues = self.queues, len(self.queues)
+        for i, node in enumerate(graph.nodes):
+            if i:
+                yield self.platform.host_cost()
+            waits = [(sems[d], step) for d in node.after]
+            if gate is not None and not node.after:
+                waits.append((gate, step))
+            tag = f"{proc.name}.{step}.{i}"
+            queues[(offset + node.slot) % n_queues].execute(
+                tag, waits, [(sems[i], step)], WorkItem(tag, draws[i]()))
+            self.actions += 1
+        if gate is not None:
+            self._open_gate_later(gate, step, graph.gate_us or 0.0)
+        if graph.host_wait:
+            pairs = [(sems[s], step) for s in graph.sinks]
+            start = self.env.now
+            yield from self.platform.drive(wait_semaphores(self.ctx, pairs, False, None))
+            self.host_wait_us += self.env.now - max(start, self.warmup_us)
+
+    def _open_gate_later(self, gate: Semaphore, step: int, delay_us: float) -> None:
+        def open_gate(_: simpy.Event) -> None:
+            if gate.value < step:  # simultaneous gates may fire out of order
+                gate.signal(step)
+
+        self.env.timeout(delay_us).callbacks.append(open_gate)
+
+    # -- replays ----------------------------------------------------------------------
+    def _replay(self, proc: Process, replay: Replay) -> SimProc:
+        slots = sorted({s for _, s, _ in replay.submissions})
+        sems = {s: self.ctx.create_semaphore(f"{proc.name}.s{s}") for s in slots}
+        counts = dict.fromkeys(slots, 0)
+        offset, n_queues = proc.queue_offset or 0, len(self.queues)
+        base = 0.0
+        while True:
+            for t, slot, duration in replay.submissions:
+                if base + t >= self.end_us:
+                    return
+                yield self._arrive(base + t)
+                self.steps += self.env.now >= self.warmup_us
+                counts[slot] += 1
+                tag = f"{proc.name}.{slot}.{counts[slot]}"
+                self.queues[(offset + slot) % n_queues].execute(
+                    tag, [], [(sems[slot], counts[slot])], WorkItem(tag, duration))
+                self.actions += 1
+            if not replay.loop:
+                return
+            base += replay.span_us
+
+
+def simulate(workload: Workload, capacity: int, seed: int, duration_s: float,
+             warmup_s: float = 0.0) -> RunResult:
+    """Run `workload` once with both pools at `capacity` (see the module docstring)."""
+    result = PlanningRun(workload, capacity, seed).run(duration_s, warmup_s)
+    log.debug("run capacity=%d seed=%d: %d acquisitions in %.2fs", capacity, seed,
+              result.acquisitions, result.wall_s)
+    return result
