@@ -195,10 +195,13 @@ class DeferredQueue:
         """A binding if the action is ready, a failure status, or None (stay parked)."""
         defects = self.ctx.defects
         binding: _Binding = []
-        for sem, value in action.waits:
+        # Every failed wait first: re-arming a wait on a failed semaphore fires at once
+        # and rescans, so stopping at an earlier unmet wait would livelock the scan.
+        for sem, _ in action.waits:
             if sem.failure is not None:
                 code, message = sem.failure
                 return (code, f"wait semaphore {sem.name!r} failed: {message}")
+        for sem, value in action.waits:
             if sem.value >= value:
                 continue
             event = sem.producer_event(value)
