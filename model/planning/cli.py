@@ -170,6 +170,11 @@ def print_plans(console: Console, plans: Sequence[Plan]) -> None:
         console.print(comparison_table(plans))
 
 
+def _complain(err: Console, text: str) -> None:
+    """One unwrapped line on stderr (no markup: file names may contain brackets)."""
+    err.print(text, markup=False, highlight=False, soft_wrap=True)
+
+
 def plan_main(argv: list[str]) -> int:
     """Entry point of `hipsem plan` (see the module docstring); returns the exit code."""
     err = Console(stderr=True)
@@ -182,7 +187,7 @@ def plan_main(argv: list[str]) -> int:
         spec, target = sweep_spec(args, workload.plan)
         what_ifs = _what_ifs(args, workload)
     except WorkloadError as error:
-        err.print(f"hipsem plan: error: {error}", markup=False, highlight=False)
+        _complain(err, f"hipsem plan: error: {error}")
         return EXIT_INVALID
     return _plan_and_report(args, workload, what_ifs, spec, target, err)
 
@@ -197,7 +202,7 @@ def _plan_and_report(args: argparse.Namespace, workload: Workload, what_ifs: lis
         wall_s = time.perf_counter() - started
         files = _write_outputs(plans, args.out, not args.no_plots, wall_s) if args.out else []
     except (HipsemError, OSError) as error:
-        err.print(f"hipsem plan: failed: {error}", markup=False, highlight=False)
+        _complain(err, f"hipsem plan: failed: {error}")
         return EXIT_FAILED
     if args.json:
         print(json.dumps(plan_document(plans, wall_s), indent=2))

@@ -39,7 +39,7 @@ from model.planning.instrument import (
     InstrumentedTimepointPool,
     PoolWindow,
 )
-from model.planning.workload import Graph, Process, Replay, Workload
+from model.planning.workload import Process, Replay, Workload
 from model.sim.device import SimDevice
 from model.sim.env import SeededEnvironment
 from model.sim.platform import SimPlatform
@@ -192,13 +192,9 @@ class PlanningRun:
 
     # -- graph steps ------------------------------------------------------------------
     def _steps(self, proc: Process) -> SimProc:
-        w, ctx = self.workload, self.ctx
         assert proc.arrivals is not None
-        graph = w.graphs[proc.graph]
         rng = self._rng(proc)
-        sems = [ctx.create_semaphore(f"{proc.name}.n{i}") for i in range(len(graph.nodes))]
-        gate = ctx.create_semaphore(f"{proc.name}.gate") if graph.gate_us is not None else None
-        draws = [sampler(w.kernels[n.kernel], rng) for n in graph.nodes]
+        submitter = _Submitter(self, proc, rng)
         due, step = self.env.now, 0
         for gap, count in gaps(proc.arrivals, rng):
             due += gap
@@ -208,36 +204,19 @@ class PlanningRun:
                 step += 1
                 yield self._arrive(due)
                 self.steps += self.env.now >= self.warmup_us
-                yield from self._submit(proc, graph, step, sems, gate, draws)
+                yield from submitter.step(step)
 
-    def _submit(self, proc: Process, graph: Graph, step: int, sems: list[Semaphore],
-                gate: Semaphore | None, draws: list[Callable[[], float]]) -> SimProc:
-        offset = step if proc.queue_offset is None else proc.queue_offset
-        queues, n_queues = self.queues, len(self.queues)
-        for i, node in enumerate(graph.nodes):
-            if i:
-                yield self.platform.host_cost()
-            waits = [(sems[d], step) for d in node.after]
-            if gate is not None and not node.after:
-                waits.append((gate, step))
-            tag = f"{proc.name}.{step}.{i}"
-            queues[(offset + node.slot) % n_queues].execute(
-                tag, waits, [(sems[i], step)], WorkItem(tag, draws[i]()))
-            self.actions += 1
-        if gate is not None:
-            self._open_gate_later(gate, step, graph.gate_us or 0.0)
-        if graph.host_wait:
-            pairs = [(sems[s], step) for s in graph.sinks]
-            start = self.env.now
-            yield from self.platform.drive(wait_semaphores(self.ctx, pairs, False, None))
-            self.host_wait_us += self.env.now - max(start, self.warmup_us)
-
-    def _open_gate_later(self, gate: Semaphore, step: int, delay_us: float) -> None:
+    def open_gate_later(self, gate: Semaphore, step: int, delay_us: float) -> None:
         def open_gate(_: simpy.Event) -> None:
             if gate.value < step:  # simultaneous gates may fire out of order
                 gate.signal(step)
 
         self.env.timeout(delay_us).callbacks.append(open_gate)
+
+    def host_wait(self, pairs: list[tuple[Semaphore, int]]) -> SimProc:
+        start = self.env.now
+        yield from self.platform.drive(wait_semaphores(self.ctx, pairs, False, None))
+        self.host_wait_us += self.env.now - max(start, self.warmup_us)
 
     # -- replays ----------------------------------------------------------------------
     def _replay(self, proc: Process, replay: Replay) -> SimProc:
@@ -260,6 +239,49 @@ class PlanningRun:
             if not replay.loop:
                 return
             base += replay.span_us
+
+
+class _Submitter:
+    """Submits the steps of one graph process (see the module docstring for the mapping).
+
+    Node i of a step on queue q signals timeline `P.n<i>@<q>` with the step number: one
+    timeline per (node, queue), like a per-queue semaphore, so values strictly increase
+    and a queue's own submissions complete in order on it.
+    """
+
+    def __init__(self, run: PlanningRun, proc: Process, rng: random.Random) -> None:
+        self.run, self.proc = run, proc
+        self.graph = run.workload.graphs[proc.graph]
+        self.draws = [sampler(run.workload.kernels[n.kernel], rng) for n in self.graph.nodes]
+        self.gate = (run.ctx.create_semaphore(f"{proc.name}.gate")
+                     if self.graph.gate_us is not None else None)
+        self.timelines: dict[tuple[int, int], Semaphore] = {}
+
+    def timeline(self, node: int, queue: int) -> Semaphore:
+        sem = self.timelines.get((node, queue))
+        if sem is None:
+            name = f"{self.proc.name}.n{node}@{self.run.queues[queue].name}"
+            sem = self.timelines[node, queue] = self.run.ctx.create_semaphore(name)
+        return sem
+
+    def step(self, step: int) -> SimProc:
+        run, graph = self.run, self.graph
+        offset = step if self.proc.queue_offset is None else self.proc.queue_offset
+        where = [(offset + n.slot) % len(run.queues) for n in graph.nodes]
+        for i, node in enumerate(graph.nodes):
+            if i:
+                yield run.platform.host_cost()
+            waits = [(self.timeline(d, where[d]), step) for d in node.after]
+            if self.gate is not None and not node.after:
+                waits.append((self.gate, step))
+            tag = f"{self.proc.name}.{step}.{i}"
+            run.queues[where[i]].execute(tag, waits, [(self.timeline(i, where[i]), step)],
+                                         WorkItem(tag, self.draws[i]()))
+            run.actions += 1
+        if self.gate is not None:
+            run.open_gate_later(self.gate, step, graph.gate_us or 0.0)
+        if graph.host_wait:
+            yield from run.host_wait([(self.timeline(s, where[s]), step) for s in graph.sinks])
 
 
 def simulate(workload: Workload, capacity: int, seed: int, duration_s: float,
