@@ -183,7 +183,7 @@ def _verdict(pairs: Sequence[tuple[Semaphore, int]], wait_any: bool) -> Verdict 
     if (any(reached) if wait_any else all(reached)):
         return (StatusCode.OK, "")
     failed = [s for s, _ in pairs if s.failure is not None]
-    if failed and (not wait_any or len(failed) == len(pairs)):
+    if failed:  # a failure wakes every waiter on the semaphore, ALL or ANY (DESIGN.md)
         code, message = failed[0].failure  # type: ignore[misc]
         return (code, f"semaphore {failed[0].name!r} failed: {message}")
     return None
