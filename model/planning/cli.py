@@ -240,7 +240,7 @@ DEMO_WORKLOAD: dict[str, Any] = {
         {"name": "bursts", "graph": "burst", "queue_offset": "round-robin",
          "arrivals": {"kind": "burst", "size": 12, "period_us": 2000}},
     ],
-    "plan": {"capacities": [4, 8, 16, 32], "replications": 2, "duration_s": 0.1},
+    "plan": {"capacities": [4, 8, 16, 32], "replications": 2, "duration_s": 0.25},
 }
 
 

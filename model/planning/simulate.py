@@ -5,15 +5,20 @@ event pool and timepoint pool both have `capacity` (instrumented, `instrument.py
 every queue's worker and completion loops, and one simulated host thread per workload
 process, and runs `duration_s` of simulated time. Statistics cover [warmup_s, duration_s].
 
-How a step maps onto the core: node i of process P signals semaphore `P.n<i>` with the
-step number (each node has its own timeline, so values strictly increase); a node waits on
-(`P.n<j>`, step) for each j in `after`; with a gate, roots also wait on (`P.gate`, step),
-which the process signals `gate_us` later. A host wait waits on the step's sinks. Replays
-signal one semaphore per queue slot with a counter. Every execute is preceded by one host
-`host_op` cost (for the first node of an arrival it is folded into the arrival delay).
+How a step maps onto the core: node i of process P, placed on queue q, signals timeline
+semaphore `P.n<i>@<q>` with the step number (one timeline per node and queue, like a
+per-queue semaphore, so signal values strictly increase); a node waits on the timelines
+of the nodes in its `after` list at the same step; with a gate, roots also wait on
+(`P.gate`, step), which is signalled `gate_us` later; a host wait waits on the step's
+sinks. Replays signal one timeline per queue slot with a counter. Every execute is
+preceded by one `host_op` cost on the process's thread, drawn from the process's own
+generator (for the first node of an arrival it is folded into the arrival delay).
+Processes stop at `duration_s`; the run then *drains*: already submitted work finishes,
+so the core's invariants can be checked at quiescence.
 
 Invariants: the run is a pure function of its arguments (seeded environment, per-process
-generators seeded from (seed, process name)); the core's own invariants
+generators seeded from (seed, process name)); what is submitted does not depend on the
+capacity (common random numbers); the core's own invariants
 (`ctx.check_invariants`) hold at the end, or the run raises `InvariantError`; the device
 keeps no per-work observation (spans, work times, stream orders), so memory stays bounded.
 """
@@ -184,11 +189,22 @@ class PlanningRun:
     def _rng(self, proc: Process) -> random.Random:
         return random.Random(f"{self.seed}:{proc.name}")
 
-    def _arrive(self, due: float) -> simpy.Timeout:
-        """Wait until `due`, then pay the host cost of the first execute."""
+    def host_cost(self, rng: random.Random, until: float | None = None) -> simpy.Timeout:
+        """Wait until `until` (if later than now), then pay one execute's host cost.
+
+        Drawn from the process's own generator, so submission times do not depend on the
+        capacity (the core's device calls draw from the environment's).
+        """
         env = self.env
-        cost = self.device.timing.cost("host_op", env.rng)
-        return env.timeout(max(0.0, due - env.now) + cost)
+        wait = 0.0 if until is None else max(0.0, until - env.now)
+        return env.timeout(wait + self.device.timing.cost("host_op", rng))
+
+    def submitting(self) -> bool:
+        """Count a step that starts now; False once the run's end has passed (stop)."""
+        if self.env.now >= self.end_us:
+            return False
+        self.steps += self.env.now >= self.warmup_us
+        return True
 
     # -- graph steps ------------------------------------------------------------------
     def _steps(self, proc: Process) -> SimProc:
@@ -202,8 +218,9 @@ class PlanningRun:
                 if due >= self.end_us:
                     return
                 step += 1
-                yield self._arrive(due)
-                self.steps += self.env.now >= self.warmup_us
+                yield self.host_cost(rng, due)
+                if not self.submitting():
+                    return
                 yield from submitter.step(step)
 
     def open_gate_later(self, gate: Semaphore, step: int, delay_us: float) -> None:
@@ -220,6 +237,7 @@ class PlanningRun:
 
     # -- replays ----------------------------------------------------------------------
     def _replay(self, proc: Process, replay: Replay) -> SimProc:
+        rng = self._rng(proc)
         slots = sorted({s for _, s, _ in replay.submissions})
         sems = {s: self.ctx.create_semaphore(f"{proc.name}.s{s}") for s in slots}
         counts = dict.fromkeys(slots, 0)
@@ -229,8 +247,9 @@ class PlanningRun:
             for t, slot, duration in replay.submissions:
                 if base + t >= self.end_us:
                     return
-                yield self._arrive(base + t)
-                self.steps += self.env.now >= self.warmup_us
+                yield self.host_cost(rng, base + t)
+                if not self.submitting():
+                    return
                 counts[slot] += 1
                 tag = f"{proc.name}.{slot}.{counts[slot]}"
                 self.queues[(offset + slot) % n_queues].execute(
@@ -250,7 +269,7 @@ class _Submitter:
     """
 
     def __init__(self, run: PlanningRun, proc: Process, rng: random.Random) -> None:
-        self.run, self.proc = run, proc
+        self.run, self.proc, self.rng = run, proc, rng
         self.graph = run.workload.graphs[proc.graph]
         self.draws = [sampler(run.workload.kernels[n.kernel], rng) for n in self.graph.nodes]
         self.gate = (run.ctx.create_semaphore(f"{proc.name}.gate")
@@ -270,7 +289,7 @@ class _Submitter:
         where = [(offset + n.slot) % len(run.queues) for n in graph.nodes]
         for i, node in enumerate(graph.nodes):
             if i:
-                yield run.platform.host_cost()
+                yield run.host_cost(self.rng)
             waits = [(self.timeline(d, where[d]), step) for d in node.after]
             if self.gate is not None and not node.after:
                 waits.append((self.gate, step))
