@@ -25,6 +25,7 @@ keeps no per-work observation (spans, work times, stream orders), so memory stay
 
 from __future__ import annotations
 
+import functools
 import logging
 import random
 import time
@@ -127,7 +128,8 @@ class PlanningRun:
         settings = CoreSettings(capacity, capacity, workload.max_wait_events,
                                 workload.completion.value)
         self.ctx = CoreContext(self.device, settings)
-        clock: Callable[[], float] = lambda: float(self.env.now)  # noqa: E731
+        # One C-level call into SimPy's `now` property (a hot path: every acquire/release).
+        clock: Callable[[], float] = functools.partial(getattr, self.env, "now")
         self.events = InstrumentedEventPool(self.device, capacity, clock)
         self.timepoints = InstrumentedTimepointPool(capacity, clock)
         self.ctx.event_pool, self.ctx.timepoint_pool = self.events, self.timepoints
