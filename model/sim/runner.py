@@ -14,10 +14,10 @@ The run is a pure function of (scenario, seed, defects, timing).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
-from model.core.context import CoreContext, CoreSettings
+from model.core.context import CoreContext, CoreSettings, Observer
 from model.core.defects import Defect
 from model.core.effects import Gen
 from model.core.pools import InvariantError
@@ -32,6 +32,10 @@ from model.sim.timing import Timing
 
 DEFAULT_LIMIT_US = 10_000_000.0  # 10 s of simulated time
 
+# Builds the core context of a run (a user's variant of the core: a CoreContext subclass
+# whose create_queue makes a DeferredQueue subclass, say). Arguments as CoreContext's.
+ContextFactory = Callable[[SimDevice, CoreSettings, Iterable[Defect], Observer], CoreContext]
+
 
 def core_settings(scenario: Scenario) -> CoreSettings:
     s = scenario.settings
@@ -43,13 +47,15 @@ class SimRun:
     """One simulated run of a scenario; `run()` returns its `RunRecord`."""
 
     def __init__(self, scenario: Scenario, seed: int = 0, defects: Iterable[Defect] = (),
-                 timing: Timing | None = None, limit_us: float = DEFAULT_LIMIT_US) -> None:
+                 timing: Timing | None = None, limit_us: float = DEFAULT_LIMIT_US,
+                 context_factory: ContextFactory | None = None) -> None:
         self.scenario = scenario
         self.env = SeededEnvironment(seed)
         self.device = SimDevice(self.env, timing)
         self.platform = SimPlatform(self.env, self.device)
         self.recorder = Recorder(scenario, "sim", seed, lambda: float(self.env.now))
-        self.ctx = CoreContext(self.device, core_settings(scenario), defects, self.recorder)
+        make = context_factory or CoreContext
+        self.ctx = make(self.device, core_settings(scenario), defects, self.recorder)
         self.limit_us = limit_us
         self._actor_gens: list[Gen[None]] = []
 
@@ -131,6 +137,10 @@ class SimRun:
 
 
 def run_sim(scenario: Scenario, seed: int = 0, defects: Iterable[Defect] = (),
-            timing: Timing | None = None) -> RunRecord:
-    """Run `scenario` once on the SimPy backend and return what was observed."""
-    return SimRun(scenario, seed, defects, timing).run()
+            timing: Timing | None = None,
+            context_factory: ContextFactory | None = None) -> RunRecord:
+    """Run `scenario` once on the SimPy backend and return what was observed.
+
+    `context_factory` (default `CoreContext`) builds the core under test.
+    """
+    return SimRun(scenario, seed, defects, timing, context_factory=context_factory).run()
