@@ -121,6 +121,10 @@ class _Rules:
     def site_done(self, site: _Site, f: _Facts) -> bool:
         return site.op in (f.happen if site.host else f.ok)
 
+    def propagates(self, x: Execute) -> bool:
+        """Whether a failure of `x` fails its signal semaphores."""
+        return True
+
     def reach(self, s: str, v: int, f: _Facts) -> bool:
         raise NotImplementedError
 
@@ -167,15 +171,23 @@ class _May(_Rules):
 class _Must(_Rules):
     """Under-approximation: what happens in every interleaving (given the may facts).
 
-    `f.ok` holds executes that must *settle* (complete OK or fail). A wait (S, v) must
-    *resolve* when S must reach v or must fail: a producer that must settle resolves it
-    either way (it signals S, or fails S).
+    `f.ok` holds executes that must *settle* (complete OK, fail, or be rejected at
+    submit). A wait (S, v) must *resolve* when S must reach v or must fail: a producer
+    that must settle and cannot be rejected resolves it either way (it signals S, or
+    fails S); a rejected submission does neither.
     """
 
     def __init__(self, ix: _Index, may: _Facts) -> None:
         super().__init__(ix)
         self.may = may
         self.may_rules = _May(ix)
+        self.rejectable = _rejectable(ix, may)
+
+    def site_done(self, site: _Site, f: _Facts) -> bool:
+        return super().site_done(site, f) and (site.host or site.op not in self.rejectable)
+
+    def propagates(self, x: Execute) -> bool:
+        return x.id not in self.rejectable
 
     def reach(self, s: str, v: int, f: _Facts) -> bool:
         """(S, v) must resolve: reached or failed."""
@@ -184,19 +196,44 @@ class _Must(_Rules):
         return any(site.value >= v and self.site_done(site, f) for site in self.ix.sites[s])
 
     def returns(self, op: Op, f: _Facts) -> bool:
+        """A wait forever returns when its condition resolves (each ALL pair, or one ANY
+        pair: the last resolution fires a registered timepoint), or when a semaphore it
+        is still waiting on must fail. A failure after the pair was reached need not
+        wake it, so that case proves nothing."""
         if not isinstance(op, Wait) or not _forever(op):
             return True
-        failed = any(s in f.sfail for s in op.semaphores)
-        return failed or _cond(op, lambda s, v: self.reach(s, v, f))
+        return self.stuck_on_failure(op.semaphores, f) or _cond(
+            op, lambda s, v: self.reach(s, v, f)
+        )
+
+    def stuck_on_failure(self, pairs: dict[str, int], f: _Facts) -> bool:
+        """Some pair's semaphore must fail and the pair can never be reached otherwise."""
+        return any(
+            s in f.sfail and not self.may_rules.reach(s, v, self.may) for s, v in pairs.items()
+        )
 
     def completes(self, x: Execute, f: _Facts) -> bool:
         return all(self.reach(s, v, f) for s, v in x.wait.items()) or self.fails(x, f)
 
     def fails(self, x: Execute, f: _Facts) -> bool:
-        """Some wait semaphore must fail and that wait can never be reached otherwise."""
+        return self.stuck_on_failure(x.wait, f)
+
+
+def _rejectable(ix: _Index, may: _Facts) -> frozenset[str]:
+    """Executes whose submission may be rejected with OUT_OF_RANGE: one of their signal
+    semaphores may already be past the value (another signal of it is larger)."""
+
+    def overtaken(s: str, w: int) -> bool:
         return any(
-            s in f.sfail and not self.may_rules.reach(s, v, self.may) for s, v in x.wait.items()
+            site.value > w and site.op in (may.happen if site.host else may.ok)
+            for site in ix.sites[s]
         )
+
+    return frozenset(
+        x.id
+        for x in ix.executes
+        if x.id in may.happen and any(overtaken(s, w) for s, w in x.signal.items())
+    )
 
 
 def _fixpoint(ix: _Index, rules: _Rules) -> _Facts:
@@ -214,7 +251,9 @@ def _fixpoint(ix: _Index, rules: _Rules) -> _Facts:
             if x.id in f.happen and rules.fails(x, f):
                 f.xfail.add(x.id)
         f.sfail.update(op.semaphore for op in ix.fails if op.id in f.happen)
-        f.sfail.update(s for x in ix.executes if x.id in f.xfail for s in x.signal)
+        f.sfail.update(
+            s for x in ix.executes if x.id in f.xfail and rules.propagates(x) for s in x.signal
+        )
         if f.size() == before:
             return f
 
@@ -250,9 +289,11 @@ class Analysis:
 
     may_happen/must_happen: op ids whose host call is made in some/every run (an
     execute's entry is its submit). may_ok: executes that may complete OK; may_fail:
-    executes that may fail; must_settle: executes that complete OK or fail in every run;
-    must_fail: executes that fail in every run. may_fail_sem/must_fail_sem: semaphores.
-    sem_codes/op_codes: failure codes that can reach a semaphore / an execute.
+    executes that may fail; may_reject: executes whose submission may be rejected with
+    OUT_OF_RANGE (a signal value already overtaken); must_settle: executes that complete
+    OK, fail or are rejected in every run; must_fail: executes that fail in every run.
+    may_fail_sem/must_fail_sem: semaphores. sem_codes/op_codes: failure codes that can
+    reach a semaphore / an execute.
     """
 
     scenario: Scenario
@@ -260,6 +301,7 @@ class Analysis:
     must_happen: frozenset[str]
     may_ok: frozenset[str]
     may_fail: frozenset[str]
+    may_reject: frozenset[str]
     must_settle: frozenset[str]
     must_fail: frozenset[str]
     may_fail_sem: frozenset[str]
@@ -291,8 +333,9 @@ def analyze(scenario: Scenario) -> Analysis:
         must_happen=frozenset(must.happen),
         may_ok=frozenset(may.ok),
         may_fail=frozenset(may.xfail),
+        may_reject=must_rules.rejectable,
         must_settle=frozenset(must.ok),
-        must_fail=frozenset(must.xfail),
+        must_fail=frozenset(must.xfail - must_rules.rejectable),
         may_fail_sem=frozenset(may.sfail),
         must_fail_sem=frozenset(must.sfail),
         must_return=frozenset(returning),
@@ -311,6 +354,8 @@ def _allowed_execute(a: Analysis, x: Execute) -> set[str]:
         out.add(OK)
     if x.id in a.may_fail:
         out |= a.op_codes[x.id]
+    if x.id in a.may_reject:
+        out.add(OUT_OF_RANGE)
     if x.id not in a.must_settle:
         out.add(PENDING)
     return out
@@ -524,7 +569,7 @@ def _liveness(c: _Ctx) -> Iterator[Violation]:
     for op in c.ix.all_ops:
         allowed = allowed_statuses(c.analysis, op)
         status = _status(c.record, op.id)
-        if _effective_status(c, op, status, teardown) in allowed:
+        if status in allowed or _effective_status(c, op, status, teardown) in allowed:
             continue
         extra = " (CANCELLED at teardown counts as PENDING)" if status == CANCELLED else ""
         yield Violation(
@@ -674,12 +719,30 @@ def _query(c: _Ctx, op: Query, r: OpResult) -> Iterator[Violation]:
         )
 
 
+def _rejection(c: _Ctx, x: Execute, r: OpResult) -> Iterator[Violation]:
+    """A submission rejected with OUT_OF_RANGE must have seen a signal value overtaken."""
+    if r.submit_seq is None or not _rejected(c, x, r.status):
+        return
+    seq = r.submit_seq
+    if not any(c.log.value_at(s, seq) >= w for s, w in x.signal.items()):
+        seen = ", ".join(f"{s}={c.log.value_at(s, seq)}" for s in x.signal)
+        yield Violation(
+            "linearizable-wait",
+            x.id,
+            f"execute {x.id} was rejected with OUT_OF_RANGE but at its submit (seq {seq}) "
+            f"no signal value was overtaken: {seen} (signals "
+            f"{', '.join(f'{s}={w}' for s, w in x.signal.items())})",
+        )
+
+
 def _linearizable(c: _Ctx) -> Iterator[Violation]:
     for op in c.ix.all_ops:
         r = c.result(op.id)
         if r is None or r.status == PENDING:
             continue
-        if isinstance(op, Query):
+        if isinstance(op, Execute):
+            yield from _rejection(c, op, r)
+        elif isinstance(op, Query):
             yield from _query(c, op, r)
         elif isinstance(op, Wait) and r.status == OK:
             yield from _wait_ok(c, op, r)
@@ -690,6 +753,12 @@ def _linearizable(c: _Ctx) -> Iterator[Violation]:
 
 
 # =========================================================================== failure-propagation
+
+
+def _rejected(c: _Ctx, x: Execute, status: str) -> bool:
+    """An OUT_OF_RANGE execute the scenario allows to be rejected at submit: it never
+    existed as an action, so it neither signals nor fails anything."""
+    return status == OUT_OF_RANGE and x.id in c.analysis.may_reject
 
 
 def _failed_execute(c: _Ctx, x: Execute, status: str) -> Iterator[Violation]:
@@ -720,7 +789,7 @@ def _failure_causes(c: _Ctx, s: str) -> set[str]:
         status = _status(c.record, x.id)
         if x.id in c.record.cancelled_at_teardown:
             status = CANCELLED
-        if s in x.signal and _failed(status):
+        if s in x.signal and _failed(status) and not _rejected(c, x, status):
             causes.add(status)
     return causes
 
@@ -769,7 +838,7 @@ def _ok_after_failure(c: _Ctx, x: Execute) -> Iterator[Violation]:
 def _failure_propagation(c: _Ctx) -> Iterator[Violation]:
     for x in c.ix.executes:
         status = _status(c.record, x.id)
-        if _failed(status):
+        if _failed(status) and not _rejected(c, x, status):
             yield from _failed_execute(c, x, status)
         yield from _ok_after_failure(c, x)
     for s in c.scenario.semaphores:

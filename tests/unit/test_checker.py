@@ -635,3 +635,58 @@ def test_teardown_cancellation_is_a_failure_cause() -> None:
     run.rec.cancelled_at_teardown = ["x"]
     run.rec.semaphores["S"] = (0, "CANCELLED")  # snapshot taken after teardown
     assert check(sc, run.rec) == []
+
+
+# --------------------------------------------------------------------------- races in the analysis
+
+
+def test_overtaken_execute_may_be_rejected_and_then_signals_nothing() -> None:
+    sc = scenario(
+        {"S": 0, "T": 0},
+        {
+            "a": [{"op": "signal", "id": "big", "semaphore": "S", "value": 5}],
+            "b": [
+                {"op": "execute", "id": "x", "queue": "q0", "signal": {"S": 2, "T": 1}},
+                {"op": "wait", "id": "w", "semaphores": {"T": 1}},
+            ],
+        },
+    )
+    exp = expected_outcomes(sc)
+    assert exp["x"] == frozenset({"OK", "OUT_OF_RANGE"})
+    # x may be rejected, so T may never be signalled: w may block.
+    assert exp["w"] == frozenset({"OK", PENDING})
+    run = _Run(sc)
+    run.call("big", 0, 1)
+    run.rec.value_log.append(ValueChange("S", 5, "OK", 0.5, run.next()))
+    run.rec.semaphores["S"] = (5, "OK")
+    run.submit("x", 2)
+    run.rec.ops["x"].status = "OUT_OF_RANGE"
+    run.begin("w", 3)
+    assert check(sc, run.rec) == []
+    # A rejection the host-visible values do not justify is flagged.
+    run.rec.ops["x"].submit_seq = 0
+    assert flagged(check(sc, run.rec), "linearizable-wait", "x")
+
+
+def test_failure_after_a_pair_was_reached_need_not_wake_an_all_wait() -> None:
+    sc = scenario(
+        {"S": 0, "T": 0},
+        {
+            "a": [
+                {"op": "signal", "id": "s1", "semaphore": "S", "value": 1},
+                {"op": "wait", "id": "w", "semaphores": {"S": 1, "T": 1}},
+            ],
+            "b": [{"op": "fail", "id": "f", "semaphore": "S", "code": "ABORTED"}],
+        },
+    )
+    # S may be reached before it fails, so the failure proves nothing: w may block.
+    assert expected_outcomes(sc)["w"] == frozenset({"ABORTED", PENDING})
+    sc2 = scenario(
+        {"S": 0, "T": 0},
+        {
+            "a": [{"op": "wait", "id": "w", "semaphores": {"S": 1, "T": 1}}],
+            "b": [{"op": "fail", "id": "f", "semaphore": "S", "code": "ABORTED"}],
+        },
+    )
+    # Nothing can reach S >= 1: w is still waiting on S when it fails.
+    assert expected_outcomes(sc2)["w"] == frozenset({"ABORTED"})
