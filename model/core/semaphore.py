@@ -222,11 +222,14 @@ def _park(ctx: CoreContext, pairs: Sequence[tuple[Semaphore, int]], wait_any: bo
         tp = ctx.timepoint_pool.acquire()
         s.add_wait(tp, v, flag.set, checked=not lost_wakeup)
         tps.append((s, tp))
+    # The defect also trusts its stale check: it sleeps without looking again.
+    recheck = not lost_wakeup
     try:
         while True:
-            verdict = _verdict(pairs, wait_any)
+            verdict = _verdict(pairs, wait_any) if recheck else None
             if verdict is not None:
                 return verdict
+            recheck = True
             flag.clear()
             if not (yield WaitFor(flag, deadline)):
                 return _verdict(pairs, wait_any) or (
