@@ -15,8 +15,12 @@ Completion modes (setting `completion`):
   thread:   the completion loop synchronizes each completion event in issue order.
 
 Rules:
-  1. Scans visit the whole pending list in submission order; a parked action never holds
-     back a later one. Actions found ready in one scan form one batch, in that order.
+  1. A parked action never holds back a later one. A scan evaluates, in submission
+     order, every pending action whose readiness may have changed: a new action, or one
+     whose wait timepoint fired (its semaphore advanced, failed, or published a producer
+     event). Readiness depends only on the wait semaphores' state, so this finds exactly
+     what a scan of the whole pending list (the seed's) would find, in O(changed) time.
+     Actions found ready in one scan form one batch, in submission order.
   2. A bound producer event keeps a reference until its stream wait is enqueued.
   3. A signal is published only after its event is recorded.
   4. An action whose wait semaphore failed fails with that status and fails its signal
@@ -65,7 +69,7 @@ class Action:
     """One execute submission and everything it holds while it moves through the queue."""
 
     __slots__ = (
-        "bound", "done", "event", "id", "scans", "signals", "state", "status",
+        "bound", "done", "event", "id", "scans", "seq", "signals", "state", "status",
         "timepoints", "waits", "work",
     )
 
@@ -83,6 +87,7 @@ class Action:
         self.event: PooledEvent | None = None  # completion event, set at issue
         self.done = False  # set by the completion host function
         self.scans = 0
+        self.seq = 0  # submission number within its queue
 
     def __repr__(self) -> str:
         return f"Action({self.id!r}, {self.state.value})"
@@ -110,7 +115,9 @@ class DeferredQueue:
         self.name = name
         self.stream: Any = None
         self.callback_stream: Any = None
-        self._pending: list[Action] = []
+        # Invariant: insertion (submission) ordered; `_dirty` is a subset of it.
+        self._pending: dict[int, Action] = {}
+        self._dirty: set[int] = set()
         self._ready: deque[list[Action]] = deque()
         self._issuing: Action | None = None
         self._in_flight: deque[Action] = deque()
@@ -149,9 +156,10 @@ class DeferredQueue:
         if self._closing:
             raise OutOfRangeError(f"queue {self.name!r} is shut down")
         action = Action(ident, list(waits), list(signals), work)
-        self._pending.append(action)
+        action.seq = self._submitted
+        self._pending[action.seq] = action
         self._submitted += 1
-        self.request_scan()
+        self._wake(action)
         return action
 
     def request_scan(self) -> None:
@@ -168,10 +176,18 @@ class DeferredQueue:
         finally:
             self._scanning = False
 
+    def _wake(self, action: Action) -> None:
+        """Mark `action` for re-evaluation and scan (a wait timepoint of it fired)."""
+        if action.state is ActionState.PENDING:
+            self._dirty.add(action.seq)
+            self.request_scan()
+
     def _scan_once(self) -> None:
         batch: list[Action] = []
-        for action in list(self._pending):
-            if action.state is not ActionState.PENDING:
+        dirty, self._dirty = sorted(self._dirty), set()
+        for seq in dirty:
+            action = self._pending.get(seq)
+            if action is None or action.state is not ActionState.PENDING:
                 continue
             outcome = self._evaluate(action)
             action.scans += 1
@@ -222,7 +238,7 @@ class DeferredQueue:
                 self.ctx.event_pool.retain(event)
         action.bound = binding
         self._release_timepoints(action)
-        self._pending.remove(action)
+        del self._pending[action.seq]
         action.state = ActionState.READY
 
     def _arm(self, action: Action) -> None:
@@ -235,7 +251,8 @@ class DeferredQueue:
             if tp is None and sem.value < value:
                 tp = self.ctx.timepoint_pool.acquire()
                 action.timepoints[index] = tp
-                sem.add_wait(tp, value, self.request_scan, wake_on_publish=True)
+                notify = functools.partial(self._wake, action)
+                sem.add_wait(tp, value, notify, wake_on_publish=True)
 
     def _release_timepoint(self, action: Action, index: int) -> None:
         tp = action.timepoints.pop(index)
@@ -250,7 +267,7 @@ class DeferredQueue:
     # -- failure and cancellation -----------------------------------------------------
     def _fail_pending(self, action: Action, code: StatusCode, message: str) -> None:
         self._release_timepoints(action)
-        self._pending.remove(action)
+        del self._pending[action.seq]
         self._finish(action, ActionState.FAILED, code, message)
         if Defect.NO_FAILURE_PROPAGATION not in self.ctx.defects:
             for sem, _ in action.signals:
@@ -258,9 +275,8 @@ class DeferredQueue:
 
     def _drop_after(self, failed: Action) -> None:
         """Defect `scan-error-drops-rest`: the rest of the pending list disappears."""
-        for action in list(self._pending):
-            self._release_timepoints(action)
-        self._pending.clear()
+        for seq in [seq for seq in self._pending if seq > failed.seq]:
+            self._release_timepoints(self._pending.pop(seq))
 
     def _finish(self, action: Action, state: ActionState, code: StatusCode,
                 message: str = "") -> None:
@@ -374,7 +390,7 @@ class DeferredQueue:
         Returns the cancelled actions. The worker and completion loops exit.
         """
         self._closing = True
-        cancelled = list(self._pending)
+        cancelled = list(self._pending.values())
         for action in cancelled:
             if action.state is ActionState.PENDING:
                 self._fail_pending_cancelled(action)
@@ -388,7 +404,7 @@ class DeferredQueue:
 
     def _fail_pending_cancelled(self, action: Action) -> None:
         self._release_timepoints(action)
-        self._pending.remove(action)
+        del self._pending[action.seq]
         message = f"queue {self.name!r} was destroyed with the action parked"
         self._finish(action, ActionState.CANCELLED, StatusCode.CANCELLED, message)
         for sem, _ in action.signals:
@@ -396,7 +412,7 @@ class DeferredQueue:
 
     # -- introspection ----------------------------------------------------------------
     def pending_actions(self) -> list[Action]:
-        return list(self._pending)
+        return list(self._pending.values())
 
     def statistics(self) -> QueueStatistics:
         f = self._finished
