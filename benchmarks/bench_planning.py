@@ -60,7 +60,7 @@ def _run(path: str, duration_s: float, capacity: int = 32) -> dict[str, Any]:
 def throughput(path: str, acquisitions: int) -> dict[str, Any]:
     """One run long enough for `acquisitions` (duration calibrated by a short run)."""
     probe = _run(path, CALIBRATION_S)
-    duration = CALIBRATION_S * acquisitions / max(1, probe["acquisitions"]) * 1.02
+    duration = CALIBRATION_S * acquisitions / max(1, probe["acquisitions"]) * 1.1
     return _run(path, duration)
 
 

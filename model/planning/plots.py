@@ -26,7 +26,7 @@ import matplotlib.pyplot as plt
 
 from model.planning.analysis import Interval, PoolPoint, poisson_at_least
 from model.planning.plan import Plan, PoolPlan
-from model.planning.report import POOL_TITLES
+from model.planning.report import POOL_TITLES, variant_label
 
 
 def _floor(points: Sequence[PoolPoint]) -> float:
@@ -73,7 +73,7 @@ def plot_miss(plan: Plan, path: Path) -> Path:
 
 def _ccdf_axes(ax: Any, plan: Plan, pp: PoolPlan) -> None:
     ns = list(range(len(pp.ccdf)))
-    ax.step(ns, pp.ccdf, where="post", label="simulated (time-weighted)")
+    ax.plot(ns, pp.ccdf, marker="o", markersize=3, label="simulated (time-weighted)")
     if plan.poisson:
         a = pp.points[-1].mean_in_use
         grid = list(range(0, len(ns) + 3))
@@ -107,7 +107,7 @@ def plot_what_ifs(plans: Sequence[Plan], path: Path) -> Path:
         for plan in plans:
             pts = plan.pools[pool].points
             ax.plot([p.capacity for p in pts], [max(p.miss.mean, floor) for p in pts],
-                    marker="o", label=f"{plan.variant.name} ({plan.variant.describe()})")
+                    marker="o", label=variant_label(plan))
         ax.set_yscale("log")
         ax.set_xlabel("capacity N")
         ax.set_ylabel("P(acquire misses), core pool")

@@ -214,7 +214,7 @@ def analytic_line(plan: Plan) -> str:
             "The core's pool keeps surplus objects after a peak, so it misses less.")
 
 
-def _variant_label(plan: Plan) -> str:
+def variant_label(plan: Plan) -> str:
     described = plan.variant.describe()
     name = plan.variant.name
     return name if name == described else f"{name} ({described})"
@@ -234,7 +234,7 @@ def comparison_table(plans: Sequence[Plan]) -> Table:
         for pp in plan.pools.values():
             first = pp.points[-1]
             table.add_row(
-                _variant_label(plan), POOL_TITLES[pp.pool],
+                variant_label(plan), POOL_TITLES[pp.pool],
                 f"{first.mean_in_use:.2f}", str(first.occupancy["p99.9"]),
                 "overload" if plan.overloaded_runs else _cap(pp.recommendation.capacity)
                 or "none",
