@@ -26,6 +26,8 @@ Invariants:
 from __future__ import annotations
 
 import bisect
+import heapq
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 
@@ -87,55 +89,18 @@ class _Index:
         self.scenario = scenario
         self.initial = scenario.semaphores
         self.all_ops = [op for _, _, op in scenario.ops()]
-        self.actor_of = {op.id: a for a, _, op in scenario.ops()}
+        self.position = {op.id: (a, i) for a, i, op in scenario.ops()}
         self.executes = [op for op in self.all_ops if isinstance(op, Execute)]
         self.fails = [op for op in self.all_ops if isinstance(op, Fail)]
         self.sites: dict[str, list[_Site]] = {s: [] for s in scenario.semaphores}
+        self.signallers: dict[str, list[Execute]] = {s: [] for s in scenario.semaphores}
         for op in self.all_ops:
             if isinstance(op, Signal):
                 self.sites[op.semaphore].append(_Site(op.id, op.value, True))
             elif isinstance(op, Execute):
                 for s, v in op.signal.items():
                     self.sites[s].append(_Site(op.id, v, False))
-
-
-@dataclass(slots=True)
-class _Facts:
-    """One fixpoint's state; sets only grow (monotone iteration)."""
-
-    happen: set[str] = field(default_factory=set)  # host calls made (incl. submits)
-    ok: set[str] = field(default_factory=set)  # may: executes OK; must: executes settle
-    xfail: set[str] = field(default_factory=set)  # executes that fail
-    sfail: set[str] = field(default_factory=set)  # semaphores that fail
-
-    def size(self) -> int:
-        return len(self.happen) + len(self.ok) + len(self.xfail) + len(self.sfail)
-
-
-class _Rules:
-    """The may/must rules; `_fixpoint` applies them until nothing changes."""
-
-    def __init__(self, ix: _Index) -> None:
-        self.ix = ix
-
-    def site_done(self, site: _Site, f: _Facts) -> bool:
-        return site.op in (f.happen if site.host else f.ok)
-
-    def propagates(self, x: Execute) -> bool:
-        """Whether a failure of `x` fails its signal semaphores."""
-        return True
-
-    def reach(self, s: str, v: int, f: _Facts) -> bool:
-        raise NotImplementedError
-
-    def returns(self, op: Op, f: _Facts) -> bool:
-        raise NotImplementedError
-
-    def completes(self, x: Execute, f: _Facts) -> bool:
-        raise NotImplementedError
-
-    def fails(self, x: Execute, f: _Facts) -> bool:
-        raise NotImplementedError
+                    self.signallers[s].append(op)
 
 
 def _forever(op: Op) -> bool:
@@ -147,136 +112,189 @@ def _cond(w: Wait, holds: Callable[[str, int], bool]) -> bool:
     return test(holds(s, v) for s, v in w.semaphores.items())
 
 
-class _May(_Rules):
-    """Over-approximation: what can happen in some interleaving."""
+@dataclass(slots=True)
+class _Waiter:
+    """An execute or a wait forever, and how far its pairs are along."""
 
-    def reach(self, s: str, v: int, f: _Facts) -> bool:
-        if self.ix.initial[s] >= v:
-            return True
-        return any(site.value >= v and self.site_done(site, f) for site in self.ix.sites[s])
+    op: Execute | Wait
+    pairs: dict[str, int]
+    any_mode: bool
+    remaining: int = 0  # pairs not yet satisfied (reached; for must: resolved)
+    hit: bool = False  # some pair satisfied
+    woken: bool = False  # may: a semaphore of it failed; must: stuck on a failure
+    returned: bool = False  # waits: the call returned
 
-    def returns(self, op: Op, f: _Facts) -> bool:
-        if not isinstance(op, Wait) or not _forever(op):
-            return True
-        failed = any(s in f.sfail for s in op.semaphores)
-        return failed or _cond(op, lambda s, v: self.reach(s, v, f))
-
-    def completes(self, x: Execute, f: _Facts) -> bool:
-        return all(self.reach(s, v, f) for s, v in x.wait.items())
-
-    def fails(self, x: Execute, f: _Facts) -> bool:
-        return any(s in f.sfail for s in x.wait)
+    def cond(self) -> bool:
+        return self.hit if self.any_mode else self.remaining == 0
 
 
-class _Must(_Rules):
-    """Under-approximation: what happens in every interleaving (given the may facts).
+@dataclass(slots=True)
+class _Facts:
+    """One fixpoint's result; every set only grew while it was computed."""
 
-    `f.ok` holds executes that must *settle* (complete OK, fail, or be rejected at
-    submit). A wait (S, v) must *resolve* when S must reach v or must fail: a producer
-    that must settle and cannot be rejected resolves it either way (it signals S, or
-    fails S); a rejected submission does neither.
-    """
+    happen: set[str] = field(default_factory=set)  # host calls made (incl. submits)
+    ok: set[str] = field(default_factory=set)  # may: executes OK; must: executes settle
+    xfail: set[str] = field(default_factory=set)  # executes that fail
+    sfail: set[str] = field(default_factory=set)  # semaphores that fail
+    returned: set[str] = field(default_factory=set)  # waits forever that return
+    value: dict[str, int] = field(default_factory=dict)  # per semaphore: max reached
 
-    def __init__(self, ix: _Index, may: _Facts) -> None:
-        super().__init__(ix)
+
+class _Engine:
+    """Least fixpoint of the may rules (`may` is None) or of the must rules (given the may
+    facts), computed event by event: each pair is satisfied once (a heap per semaphore
+    ordered by value), each semaphore fails once, each op happens once — so the cost is
+    O(pairs log pairs + ops), not a rescan per round."""
+
+    def __init__(self, ix: _Index, may: _Facts | None = None) -> None:
+        self.ix = ix
         self.may = may
-        self.may_rules = _May(ix)
-        self.rejectable = _rejectable(ix, may)
+        self.rejectable = _rejectable(ix, may) if may is not None else frozenset()
+        self.f = _Facts(value=dict(ix.initial))
+        self.waiters: dict[str, _Waiter] = {}
+        self.heaps: dict[str, list[tuple[int, str]]] = {s: [] for s in ix.initial}
+        self.on_sem: dict[str, list[tuple[str, int]]] = {s: [] for s in ix.initial}
+        self.todo: deque[tuple[str, int] | str] = deque()
+        for op in ix.all_ops:
+            if isinstance(op, Execute):
+                self._add_waiter(_Waiter(op, op.wait, any_mode=False))
+            elif isinstance(op, Wait) and _forever(op):
+                self._add_waiter(_Waiter(op, op.semaphores, op.mode is WaitMode.ANY))
 
-    def site_done(self, site: _Site, f: _Facts) -> bool:
-        return super().site_done(site, f) and (site.host or site.op not in self.rejectable)
+    def _add_waiter(self, w: _Waiter) -> None:
+        self.waiters[w.op.id] = w
+        for s, v in w.pairs.items():
+            self.on_sem[s].append((w.op.id, v))
+            if v <= self.ix.initial[s]:
+                w.hit = True
+            else:
+                w.remaining += 1
+                heapq.heappush(self.heaps[s], (v, w.op.id))
 
-    def propagates(self, x: Execute) -> bool:
-        return x.id not in self.rejectable
+    def run(self) -> _Facts:
+        self.todo.extend((actor, 0) for actor in self.ix.scenario.actors)
+        while self.todo:
+            item = self.todo.popleft()
+            if isinstance(item, str):
+                self._update(self.waiters[item])
+            else:
+                self._happen(*item)
+        return self.f
 
-    def reach(self, s: str, v: int, f: _Facts) -> bool:
-        """(S, v) must resolve: reached or failed."""
-        if self.ix.initial[s] >= v or s in f.sfail:
-            return True
-        return any(site.value >= v and self.site_done(site, f) for site in self.ix.sites[s])
+    def _happen(self, actor: str, i: int) -> None:
+        ops = self.ix.scenario.actors[actor]
+        if i >= len(ops) or ops[i].id in self.f.happen:
+            return
+        op = ops[i]
+        self.f.happen.add(op.id)
+        if isinstance(op, Signal):
+            self._raise(op.semaphore, op.value)
+        elif isinstance(op, Fail):
+            self._fail(op.semaphore)
+        if op.id in self.waiters:
+            self._update(self.waiters[op.id])
+        if not _forever(op):
+            self.todo.append((actor, i + 1))
 
-    def returns(self, op: Op, f: _Facts) -> bool:
-        """A wait forever returns when its condition resolves (each ALL pair, or one ANY
-        pair: the last resolution fires a registered timepoint), or when a semaphore it
-        is still waiting on must fail. A failure after the pair was reached need not
-        wake it, so that case proves nothing."""
-        if not isinstance(op, Wait) or not _forever(op):
-            return True
-        return self.stuck_on_failure(op.semaphores, f) or _cond(
-            op, lambda s, v: self.reach(s, v, f)
-        )
+    def _raise(self, s: str, v: int) -> None:
+        """A signal of S to v completed (may) / resolves pairs up to v (must)."""
+        if v <= self.f.value[s]:
+            return
+        self.f.value[s] = v
+        heap = self.heaps[s]
+        while heap and heap[0][0] <= v:
+            self._satisfy(heapq.heappop(heap)[1])
 
-    def stuck_on_failure(self, pairs: dict[str, int], f: _Facts) -> bool:
-        """Some pair's semaphore must fail and the pair can never be reached otherwise."""
-        return any(
-            s in f.sfail and not self.may_rules.reach(s, v, self.may) for s, v in pairs.items()
-        )
+    def _satisfy(self, op_id: str) -> None:
+        w = self.waiters[op_id]
+        w.remaining -= 1
+        w.hit = True
+        self.todo.append(op_id)
 
-    def completes(self, x: Execute, f: _Facts) -> bool:
-        return all(self.reach(s, v, f) for s, v in x.wait.items()) or self.fails(x, f)
+    def _fail(self, s: str) -> None:
+        if s in self.f.sfail:
+            return
+        self.f.sfail.add(s)
+        if self.may is None:  # may: every waiter on S may be woken with the failure
+            stuck = self.on_sem[s]
+        else:  # must: a failure resolves every pair on S, and sticks unreachable ones
+            while self.heaps[s]:
+                self._satisfy(heapq.heappop(self.heaps[s])[1])
+            stuck = [(w, v) for w, v in self.on_sem[s] if v > self.may.value[s]]
+        for op_id, _ in stuck:
+            self.waiters[op_id].woken = True
+            self.todo.append(op_id)
 
-    def fails(self, x: Execute, f: _Facts) -> bool:
-        return self.stuck_on_failure(x.wait, f)
+    def _update(self, w: _Waiter) -> None:
+        op = w.op
+        if op.id not in self.f.happen:
+            return
+        if isinstance(op, Wait):
+            if (w.cond() or w.woken) and not w.returned:
+                w.returned = True
+                self.f.returned.add(op.id)
+                actor, i = self.ix.position[op.id]
+                self.todo.append((actor, i + 1))
+        elif self.may is None:
+            self._update_may(op, w)
+        else:
+            self._update_must(op, w)
+
+    def _update_may(self, x: Execute, w: _Waiter) -> None:
+        if w.cond() and x.id not in self.f.ok:
+            self.f.ok.add(x.id)
+            for s, v in x.signal.items():
+                self._raise(s, v)
+        if w.woken and x.id not in self.f.xfail:
+            self.f.xfail.add(x.id)
+            for s in x.signal:
+                self._fail(s)
+
+    def _update_must(self, x: Execute, w: _Waiter) -> None:
+        produces = x.id not in self.rejectable  # a rejected submission does nothing
+        if w.woken and x.id not in self.f.xfail:
+            self.f.xfail.add(x.id)
+            for s in x.signal if produces else ():
+                self._fail(s)
+        if (w.cond() or w.woken) and x.id not in self.f.ok:
+            self.f.ok.add(x.id)
+            for s, v in x.signal.items() if produces else ():
+                self._raise(s, v)
 
 
 def _rejectable(ix: _Index, may: _Facts) -> frozenset[str]:
     """Executes whose submission may be rejected with OUT_OF_RANGE: one of their signal
-    semaphores may already be past the value (another signal of it is larger)."""
-
-    def overtaken(s: str, w: int) -> bool:
-        return any(
-            site.value > w and site.op in (may.happen if site.host else may.ok)
-            for site in ix.sites[s]
-        )
-
+    semaphores may already be past the value (a larger signal of it may complete)."""
     return frozenset(
         x.id
         for x in ix.executes
-        if x.id in may.happen and any(overtaken(s, w) for s, w in x.signal.items())
+        if x.id in may.happen and any(may.value[s] > w for s, w in x.signal.items())
     )
-
-
-def _fixpoint(ix: _Index, rules: _Rules) -> _Facts:
-    f = _Facts()
-    while True:
-        before = f.size()
-        for ops in ix.scenario.actors.values():
-            for op in ops:
-                f.happen.add(op.id)
-                if not rules.returns(op, f):
-                    break
-        for x in ix.executes:
-            if x.id in f.happen and rules.completes(x, f):
-                f.ok.add(x.id)
-            if x.id in f.happen and rules.fails(x, f):
-                f.xfail.add(x.id)
-        f.sfail.update(op.semaphore for op in ix.fails if op.id in f.happen)
-        f.sfail.update(
-            s for x in ix.executes if x.id in f.xfail and rules.propagates(x) for s in x.signal
-        )
-        if f.size() == before:
-            return f
 
 
 def _failure_codes(
     ix: _Index, may: _Facts
 ) -> tuple[dict[str, frozenset[str]], dict[str, frozenset[str]]]:
-    """Codes that can reach each semaphore and each execute (least fixpoint over may)."""
+    """Codes that can reach each semaphore and each execute (worklist least fixpoint)."""
     sem: dict[str, set[str]] = {s: set() for s in ix.initial}
     for op in ix.fails:
         if op.id in may.happen:
             sem[op.semaphore].add(op.code)
     ex: dict[str, set[str]] = {x.id: set() for x in ix.executes}
-    changed = True
-    while changed:
-        changed = False
-        for x in ix.executes:
-            if x.id not in may.xfail:
-                continue
-            codes = set().union(*(sem[s] for s in x.wait))
-            for target in [ex[x.id], *(sem[s] for s in x.signal)]:
-                changed |= not codes <= target
-                target |= codes
+    waiting: dict[str, list[Execute]] = {s: [] for s in ix.initial}
+    for x in ix.executes:
+        for s in x.wait if x.id in may.xfail else ():
+            waiting[s].append(x)
+    work = deque(s for s, codes in sem.items() if codes)
+    while work:
+        s = work.popleft()
+        for x in waiting[s]:
+            new = sem[s] - ex[x.id]
+            ex[x.id] |= new
+            for t in x.signal if new else ():
+                if not new <= sem[t]:
+                    sem[t] |= new
+                    work.append(t)
     return (
         {k: frozenset(v) for k, v in sem.items()},
         {k: frozenset(v) for k, v in ex.items()},
@@ -292,8 +310,9 @@ class Analysis:
     executes that may fail; may_reject: executes whose submission may be rejected with
     OUT_OF_RANGE (a signal value already overtaken); must_settle: executes that complete
     OK, fail or are rejected in every run; must_fail: executes that fail in every run.
-    may_fail_sem/must_fail_sem: semaphores. sem_codes/op_codes: failure codes that can
-    reach a semaphore / an execute.
+    may_fail_sem/must_fail_sem: semaphores. must_return: host ops made and returning in
+    every run. may_value: per semaphore, the largest value it may reach.
+    sem_codes/op_codes: failure codes that can reach a semaphore / an execute.
     """
 
     scenario: Scenario
@@ -306,26 +325,31 @@ class Analysis:
     must_fail: frozenset[str]
     may_fail_sem: frozenset[str]
     must_fail_sem: frozenset[str]
-    must_return: frozenset[str]  # host ops that are made and return in every run
+    must_return: frozenset[str]
+    may_value: dict[str, int]
     sem_codes: dict[str, frozenset[str]]
     op_codes: dict[str, frozenset[str]]
-    index: _Index = field(repr=False, compare=False)
 
     def may_reach(self, semaphore: str, value: int) -> bool:
         """Whether `semaphore` may reach `value` in some run."""
-        facts = _Facts(set(self.may_happen), set(self.may_ok))
-        return _May(self.index).reach(semaphore, value, facts)
+        return self.may_value[semaphore] >= value
 
 
 def analyze(scenario: Scenario) -> Analysis:
     """Run the may and must fixpoints over the scenario."""
-    ix = _Index(scenario)
-    may = _fixpoint(ix, _May(ix))
-    must_rules = _Must(ix, may)
-    must = _fixpoint(ix, must_rules)
+    return _analyze(_Index(scenario))
+
+
+def _analyze(ix: _Index) -> Analysis:
+    scenario = ix.scenario
+    may = _Engine(ix).run()
+    must_engine = _Engine(ix, may)
+    must = must_engine.run()
     sem_codes, op_codes = _failure_codes(ix, may)
     returning = {
-        op.id for op in ix.all_ops if op.id in must.happen and must_rules.returns(op, must)
+        op.id
+        for op in ix.all_ops
+        if op.id in must.happen and (not _forever(op) or op.id in must.returned)
     }
     return Analysis(
         scenario=scenario,
@@ -333,15 +357,15 @@ def analyze(scenario: Scenario) -> Analysis:
         must_happen=frozenset(must.happen),
         may_ok=frozenset(may.ok),
         may_fail=frozenset(may.xfail),
-        may_reject=must_rules.rejectable,
+        may_reject=must_engine.rejectable,
         must_settle=frozenset(must.ok),
-        must_fail=frozenset(must.xfail - must_rules.rejectable),
+        must_fail=frozenset(must.xfail - must_engine.rejectable),
         may_fail_sem=frozenset(may.sfail),
         must_fail_sem=frozenset(must.sfail),
         must_return=frozenset(returning),
+        may_value=dict(may.value),
         sem_codes=sem_codes,
         op_codes=op_codes,
-        index=ix,
     )
 
 
@@ -379,8 +403,7 @@ def _allowed_wait(a: Analysis, w: Wait) -> set[str]:
 
 def _allowed_signal(a: Analysis, op: Signal) -> set[str]:
     out = {OK} | _codes_of(a, [op.semaphore])
-    larger = [s for s in a.index.sites[op.semaphore] if s.value > op.value]
-    if any(s.op in (a.may_happen if s.host else a.may_ok) for s in larger):
+    if a.may_value[op.semaphore] > op.value:  # a larger signal may get there first
         out.add(OUT_OF_RANGE)
     return out
 
@@ -425,24 +448,69 @@ class _Log:
         self.by_sem: dict[str, list[ValueChange]] = {}
         for ch in sorted(record.value_log, key=lambda c: c.seq):
             self.by_sem.setdefault(ch.semaphore, []).append(ch)
-        self.seqs = {s: [c.seq for c in chs] for s, chs in self.by_sem.items()}
+        self.oks = {s: [c for c in chs if c.status == OK] for s, chs in self.by_sem.items()}
+        self.ok_seqs = {s: [c.seq for c in chs] for s, chs in self.oks.items()}
+        self.failures = {
+            s: f for s, chs in self.by_sem.items() if (f := _first_failure(chs)) is not None
+        }
 
-    def before(self, s: str, seq: int) -> list[ValueChange]:
-        """Changes of `s` with seq < `seq`."""
-        chs = self.by_sem.get(s, [])
-        return chs[: bisect.bisect_left(self.seqs.get(s, []), seq)]
-
-    def value_at(self, s: str, seq: int, keep: Callable[[ValueChange], bool] = bool) -> int:
-        """Value of `s` seen just before `seq` (latest OK change kept, else initial)."""
-        oks = [c.value for c in self.before(s, seq) if c.status == OK and keep(c)]
-        return oks[-1] if oks else self.initial[s]
+    def value_at(self, s: str, seq: int, keep: Callable[[ValueChange], bool] | None = None) -> int:
+        """Value of `s` seen just before `seq`: the latest OK change with a smaller seq
+        (that `keep` accepts), else the initial value."""
+        oks = self.oks.get(s, [])
+        i = bisect.bisect_left(self.ok_seqs.get(s, []), seq)
+        if keep is None:
+            return oks[i - 1].value if i else self.initial[s]
+        kept = (c.value for c in reversed(oks[:i]) if keep(c))
+        return next(kept, self.initial[s])
 
     def failure_at(self, s: str, seq: int) -> ValueChange | None:
         """The first failure of `s` with seq < `seq`, if any."""
-        return next((c for c in self.before(s, seq) if c.status != OK), None)
+        f = self.failures.get(s)
+        return f if f is not None and f.seq < seq else None
 
     def first_failure(self, s: str) -> ValueChange | None:
-        return next((c for c in self.by_sem.get(s, []) if c.status != OK), None)
+        return self.failures.get(s)
+
+
+def _first_failure(changes: list[ValueChange]) -> ValueChange | None:
+    return next((c for c in changes if c.status != OK), None)
+
+
+class _ReachTimes:
+    """Ground truth: earliest time a semaphore reached >= v, from the ops that signal it.
+
+    A host signal that returned OK counts from its call's start (the value changes
+    inside the call; a core may issue released work before the call returns); an
+    execute's signal counts from the end of its device work. Per semaphore: values
+    ascending with the suffix minimum of their times, so a query is one bisection.
+    """
+
+    def __init__(self, ix: _Index, record: RunRecord, host_only: bool) -> None:
+        self.table: dict[str, tuple[list[int], list[float]]] = {}
+        for s, sites in ix.sites.items():
+            entries = sorted(
+                (site.value, t)
+                for site in sites
+                if (t := _site_time(record.ops.get(site.op), site, host_only)) is not None
+            )
+            suffix: list[float] = []
+            for _, t in reversed(entries):
+                suffix.append(min(t, suffix[-1]) if suffix else t)
+            self.table[s] = ([v for v, _ in entries], suffix[::-1])
+
+    def at(self, s: str, v: int) -> float | None:
+        values, earliest = self.table[s]
+        i = bisect.bisect_left(values, v)
+        return earliest[i] if i < len(values) else None
+
+
+def _site_time(r: OpResult | None, site: _Site, host_only: bool) -> float | None:
+    if r is None:
+        return None
+    if site.host:
+        return r.start_us if r.status == OK else None
+    return r.end_us if not host_only and _ran(r) else None
 
 
 def _status(record: RunRecord, op_id: str) -> str:
@@ -465,6 +533,7 @@ class _Ctx:
     ix: _Index
     analysis: Analysis
     log: _Log
+    teardown: set[str]  # record.cancelled_at_teardown
 
     def result(self, op_id: str) -> OpResult | None:
         return self.record.ops.get(op_id)
@@ -476,30 +545,12 @@ _Check = Callable[[_Ctx], Iterator[Violation]]
 # =========================================================================== happens-before
 
 
-def _reach_time(c: _Ctx, s: str, v: int, host_only: bool = False) -> float | None:
-    """Ground truth: earliest time S reached >= v, from the ops that signal it.
-
-    A host signal that returned OK counts from its call's start (the value changes
-    inside the call; a core may issue released work before the call returns); an
-    execute's signal counts from the end of its device work.
-    """
-    times: list[float] = []
-    for site in c.ix.sites[s]:
-        r = c.result(site.op)
-        if site.value < v or r is None:
-            continue
-        if site.host and r.status == OK and r.start_us is not None:
-            times.append(r.start_us)
-        elif not site.host and not host_only and _ran(r) and r.end_us is not None:
-            times.append(r.end_us)
-    return min(times, default=None)
-
-
 def _observed_problem(
-    c: _Ctx, x: Execute, start: float, s: str, v: int, seen: set[str]
+    c: _Ctx, x: Execute, start: float, pair: tuple[str, int], host: _ReachTimes, seen: set[str]
 ) -> str | None:
     """Hardware records: producers must be in the device's observation of x's start."""
-    t = _reach_time(c, s, v, host_only=True)
+    s, v = pair
+    t = host.at(s, v)
     if t is not None and t <= start + EPS_US:
         return None
     producers = [p.op for p in c.ix.sites[s] if not p.host and p.value >= v]
@@ -512,8 +563,11 @@ def _observed_problem(
     )
 
 
-def _timed_problem(c: _Ctx, x: Execute, start: float, s: str, v: int) -> str | None:
-    t = _reach_time(c, s, v)
+def _timed_problem(
+    x: Execute, start: float, pair: tuple[str, int], reach: _ReachTimes
+) -> str | None:
+    s, v = pair
+    t = reach.at(s, v)
     if t is None:
         return f"execute {x.id} started at {start:.3f} us but nothing ever signalled {s} >= {v}"
     if t > start + EPS_US:
@@ -523,17 +577,19 @@ def _timed_problem(c: _Ctx, x: Execute, start: float, s: str, v: int) -> str | N
 
 def _happens_before(c: _Ctx) -> Iterator[Violation]:
     observed: dict[str, set[str]] | None = getattr(c.record, "observed_before", None)
+    reach = _ReachTimes(c.ix, c.record, host_only=observed is not None)
     for x in c.ix.executes:
         r = c.result(x.id)
         if r is None or r.start_us is None:
             continue
-        for s, v in x.wait.items():
-            if v <= c.ix.initial[s]:
+        for pair in x.wait.items():
+            if pair[1] <= c.ix.initial[pair[0]]:
                 continue
             if observed is None:
-                problem = _timed_problem(c, x, r.start_us, s, v)
+                problem = _timed_problem(x, r.start_us, pair, reach)
             else:
-                problem = _observed_problem(c, x, r.start_us, s, v, observed.get(x.id, set()))
+                seen = observed.get(x.id, set())
+                problem = _observed_problem(c, x, r.start_us, pair, reach, seen)
             if problem is not None:
                 yield Violation("happens-before", x.id, problem)
 
@@ -542,7 +598,7 @@ def _happens_before(c: _Ctx) -> Iterator[Violation]:
 
 
 def _teardown_semaphores(c: _Ctx) -> set[str]:
-    cancelled = set(c.record.cancelled_at_teardown)
+    cancelled = c.teardown
     return {s for x in c.ix.executes if x.id in cancelled for s in x.signal}
 
 
@@ -557,7 +613,7 @@ def _effective_status(c: _Ctx, op: Op, status: str, teardown: set[str]) -> str:
     """CANCELLED caused by teardown at the end of the run counts as PENDING."""
     if status != CANCELLED:
         return status
-    if op.id in c.record.cancelled_at_teardown:
+    if op.id in c.teardown:
         return PENDING
     if not isinstance(op, Execute) and _op_semaphores(op) & teardown:
         return PENDING
@@ -632,7 +688,9 @@ def _monotonic(c: _Ctx) -> Iterator[Violation]:
 # =========================================================================== linearizable-wait
 
 
-def _seen_values(c: _Ctx, w: Wait, seq: int, keep: Callable[[ValueChange], bool] = bool) -> str:
+def _seen_values(
+    c: _Ctx, w: Wait, seq: int, keep: Callable[[ValueChange], bool] | None = None
+) -> str:
     return ", ".join(f"{s}={c.log.value_at(s, seq, keep)}" for s in w.semaphores)
 
 
@@ -762,7 +820,7 @@ def _rejected(c: _Ctx, x: Execute, status: str) -> bool:
 
 
 def _failed_execute(c: _Ctx, x: Execute, status: str) -> Iterator[Violation]:
-    teardown = status == CANCELLED and x.id in c.record.cancelled_at_teardown
+    teardown = status == CANCELLED and x.id in c.teardown
     codes = c.analysis.op_codes[x.id]
     if not teardown and status not in codes:
         yield Violation(
@@ -785,11 +843,9 @@ def _failed_execute(c: _Ctx, x: Execute, status: str) -> Iterator[Violation]:
 def _failure_causes(c: _Ctx, s: str) -> set[str]:
     """Codes of the causes of a failure of `s` that the record shows happened."""
     causes = {op.code for op in c.ix.fails if op.semaphore == s and _status(c.record, op.id) == OK}
-    for x in c.ix.executes:
-        status = _status(c.record, x.id)
-        if x.id in c.record.cancelled_at_teardown:
-            status = CANCELLED
-        if s in x.signal and _failed(status) and not _rejected(c, x, status):
+    for x in c.ix.signallers[s]:
+        status = CANCELLED if x.id in c.teardown else _status(c.record, x.id)
+        if _failed(status) and not _rejected(c, x, status):
             causes.add(status)
     return causes
 
@@ -968,5 +1024,6 @@ assert tuple(_CHECKS) == PROPERTIES
 def check(scenario: Scenario, record: RunRecord) -> list[Violation]:
     """Every violation of every property by `record`, a run of `scenario`."""
     ix = _Index(scenario)
-    ctx = _Ctx(scenario, record, ix, analyze(scenario), _Log(scenario, record))
+    log = _Log(scenario, record)
+    ctx = _Ctx(scenario, record, ix, _analyze(ix), log, set(record.cancelled_at_teardown))
     return [v for name in PROPERTIES for v in _CHECKS[name](ctx)]
