@@ -100,7 +100,7 @@ def only(violations: list[Violation], prop: str) -> list[Violation]:
 # --------------------------------------------------------------------------- scenarios
 
 # x waits W>=1 (released by the host signal "sw"), then signals S=1; w waits S>=1.
-CHAIN = {
+CHAIN: dict[str, list[dict[str, Any]]] = {
     "main": [
         {"op": "execute", "id": "x", "queue": "q0", "wait": {"W": 1}, "signal": {"S": 1},
          "duration_us": 10},
@@ -220,7 +220,7 @@ def test_liveness_wait_whose_signal_is_never_submitted() -> None:
     assert "allowed: PENDING" in only(vs, "liveness")[0].message
 
 
-CASCADE = {
+CASCADE: dict[str, list[dict[str, Any]]] = {
     "main": [
         {"op": "execute", "id": "x", "queue": "q0", "wait": {"W": 1}, "signal": {"S": 1}},
         {"op": "execute", "id": "y", "queue": "q0", "wait": {"S": 1}, "signal": {"T": 1}},
