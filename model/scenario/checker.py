@@ -598,19 +598,19 @@ def _happens_before(c: _Ctx) -> Iterator[Violation]:
 
 
 def _teardown_semaphores(c: _Ctx) -> set[str]:
-    cancelled = c.teardown
-    return {s for x in c.ix.executes if x.id in cancelled for s in x.signal}
+    """Semaphores signalled by actions that teardown cancelled."""
+    return {s for x in c.ix.executes if x.id in c.teardown for s in x.signal}
 
 
 def _op_semaphores(op: Op) -> set[str]:
     if isinstance(op, Wait):
         return set(op.semaphores)
-    sem = getattr(op, "semaphore", None)
-    return {sem} if isinstance(sem, str) else set()
+    return {op.semaphore} if isinstance(op, (Signal, Query, Fail)) else set()
 
 
 def _effective_status(c: _Ctx, op: Op, status: str, teardown: set[str]) -> str:
-    """CANCELLED caused by teardown at the end of the run counts as PENDING."""
+    """CANCELLED caused by teardown at the end of the run counts as PENDING: on a
+    cancelled action, or on a host op on a semaphore such an action signals."""
     if status != CANCELLED:
         return status
     if op.id in c.teardown:
