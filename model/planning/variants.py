@@ -8,8 +8,8 @@ Changes (each optional; several combine in one variant):
   completion=m  completion mode "callback" or "thread"
   latency=k     host-callback latency x k
 
-Invariant: `apply(w, WhatIf("x"))` equals `w` apart from nothing; applying never mutates
-its input (workloads are frozen values).
+Invariants: `apply(w, WhatIf(name))` (no changes) differs from `w` only in its name;
+applying never mutates its input (workloads are frozen values).
 """
 
 from __future__ import annotations

@@ -21,6 +21,7 @@ from model.planning.analysis import (
 )
 from model.planning.parse import parse_workload
 from model.planning.recommend import recommend
+from model.planning.workload import Workload
 
 
 @pytest.mark.parametrize(("a", "n"), [(0.5, 1), (2.0, 4), (8.0, 16), (30.0, 32), (3.0, 0)])
@@ -73,7 +74,7 @@ def test_recommendation_rules(case: str, points: list[tuple[int, Interval]],
     assert fragment in rec.reason
 
 
-def _workload(graph: dict[str, object], arrivals: dict[str, object]) -> object:
+def _workload(graph: dict[str, object], arrivals: dict[str, object]) -> Workload:
     return parse_workload({
         "format": "hipsem/workload-1", "queues": 2,
         "kernels": {"k": {"kind": "fixed", "us": 5}}, "graphs": {"g": graph},
@@ -94,4 +95,4 @@ def _workload(graph: dict[str, object], arrivals: dict[str, object]) -> object:
 ])
 def test_the_formula_applies_only_to_poisson_single_acquisition_steps(
         graph: dict[str, object], arrivals: dict[str, object], reasons: list[str]) -> None:
-    assert poisson_reasons(_workload(graph, arrivals)) == reasons  # type: ignore[arg-type]
+    assert poisson_reasons(_workload(graph, arrivals)) == reasons

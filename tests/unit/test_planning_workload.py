@@ -29,7 +29,8 @@ from model.planning.workload import (
 from model.sim.timing import Timing
 
 ROOT = Path(__file__).resolve().parents[2]
-EXAMPLES = sorted((ROOT / "examples" / "workloads").glob("*.[tj][os][mo]*"))
+EXAMPLES = sorted(p for p in (ROOT / "examples" / "workloads").iterdir()
+                  if p.suffix in (".toml", ".json"))
 SCHEMA = ROOT / "model" / "planning" / "workload.schema.json"
 
 BASE: dict[str, Any] = {
