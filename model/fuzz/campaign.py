@@ -1,0 +1,251 @@
+"""Property campaigns: generated cases, run on the SimPy backend, judged by the checker.
+
+`evaluate(case, defects)` runs one `FuzzCase` (every seed of it) and returns the first
+failing run's violations. `run_campaign(config)` drives Hypothesis over `cases()`: it
+stops at the first failing case, lets Hypothesis shrink it, and returns a
+`CampaignResult` with the shrunk `Failure` (or none), how many examples and seconds it
+took to find, and the size of the counterexample.
+
+Theory of operation:
+  * the test body raises `PropertyFailed` for a failing case; Hypothesis shrinks by
+    re-running the body on smaller cases and finally replays the smallest one, so the
+    last `Failure` the body saw is the shrunk one;
+  * shrinking is bounded by `shrink_seconds`: past it the body answers "passes" for
+    every case except the best failure so far, which ends shrinking at once;
+  * a crash of the runner or the checker counts as a failure of property "crash".
+
+Invariant: a campaign is a pure function of its config when `database` is None (the
+Hypothesis seed is fixed by `config.seed`; every simulated run is seeded).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+
+from hypothesis import HealthCheck, Phase, Verbosity, given, settings
+from hypothesis import seed as hypothesis_seed
+from hypothesis import strategies as st
+from hypothesis.database import ExampleDatabase
+
+from model.core.defects import Defect
+from model.scenario.checker import Violation, check
+from model.scenario.record import RunRecord
+from model.scenario.types import Scenario
+from model.sim.runner import ContextFactory, run_sim
+from model.sim.timing import Timing
+from model.strategies import FuzzCase, cases, scenario_size
+
+Runner = Callable[[Scenario, int, Iterable[Defect], Timing], RunRecord]
+ProgressHook = Callable[["Progress"], None]
+
+
+class PropertyFailed(AssertionError):
+    """A generated case broke a property; carries the `Failure`."""
+
+    def __init__(self, failure: Failure) -> None:
+        super().__init__(failure.summary())
+        self.failure = failure
+
+
+@dataclass(frozen=True, slots=True)
+class Failure:
+    """A failing case: the run seed that failed and every violation of that run."""
+
+    case: FuzzCase
+    seed: int
+    violations: tuple[Violation, ...]
+
+    @property
+    def properties(self) -> list[str]:
+        """The violated properties, each once, in the checker's order."""
+        return list(dict.fromkeys(v.property for v in self.violations))
+
+    @property
+    def size(self) -> int:
+        return scenario_size(self.case.scenario)
+
+    def summary(self) -> str:
+        first = self.violations[0]
+        return f"{first.property}: {first.message} ({len(self.violations)} violation(s))"
+
+
+@dataclass(frozen=True, slots=True)
+class CampaignConfig:
+    """What to search: `examples` generated cases (at most), under `defects`."""
+
+    examples: int = 200
+    seed: int = 0
+    defects: frozenset[Defect] = frozenset()
+    max_ops: int = 24
+    seeds_per_case: int = 1
+    draw_timing: bool = True
+    shrink: bool = True
+    shrink_seconds: float = 20.0
+    minimize: bool = True  # then delete ops greedily (model.fuzz.minimize)
+    minimize_seeds: int = 8
+    database: ExampleDatabase | None = None
+    strategy: st.SearchStrategy[FuzzCase] | None = None  # default: cases(...)
+    runner: Runner | None = None  # default: run_sim (with `context_factory`)
+    context_factory: ContextFactory | None = None
+
+
+@dataclass(slots=True)
+class Progress:
+    """Live counters of a campaign (passed to the progress hook after every example)."""
+
+    examples: int = 0  # cases run while searching
+    shrinks: int = 0  # cases run while shrinking
+    found_at: int | None = None  # examples needed to find the first failure
+    found_seconds: float | None = None
+    best: Failure | None = None
+    failing: set[str] = field(default_factory=set)  # repr of every failing case seen
+    started: float = field(default_factory=time.perf_counter)
+
+    @property
+    def shrinking(self) -> bool:
+        return self.found_at is not None
+
+    def elapsed(self) -> float:
+        return time.perf_counter() - self.started
+
+
+@dataclass(frozen=True, slots=True)
+class CampaignResult:
+    """The outcome: `failure` is the shrunk counterexample, None if nothing was found."""
+
+    config: CampaignConfig
+    examples: int
+    seconds: float
+    failure: Failure | None
+    found_at: int | None = None
+    found_seconds: float | None = None
+    shrink_seconds: float = 0.0
+    shrinks: int = 0
+    hypothesis_size: int | None = None  # ops of Hypothesis' shrunk case, before minimize
+
+    @property
+    def found(self) -> bool:
+        return self.failure is not None
+
+
+def evaluate(case: FuzzCase, defects: Iterable[Defect] = (), runner: Runner | None = None,
+             context_factory: ContextFactory | None = None) -> Failure | None:
+    """Run `case` for each of its seeds; the first run with a violation, else None."""
+    defects = frozenset(defects)
+    for seed in case.seeds:
+        violations = _run_and_check(case, seed, defects, runner, context_factory)
+        if violations:
+            return Failure(case, seed, tuple(violations))
+    return None
+
+
+def _run_and_check(case: FuzzCase, seed: int, defects: frozenset[Defect],
+                   runner: Runner | None, factory: ContextFactory | None) -> list[Violation]:
+    try:
+        if runner is not None:
+            record = runner(case.scenario, seed, defects, case.timing)
+        else:
+            record = run_sim(case.scenario, seed, defects, case.timing, factory)
+        return check(case.scenario, record)
+    except Exception as error:  # a crash is a finding, not a campaign error
+        return [Violation("crash", None, f"{type(error).__name__}: {error}")]
+
+
+def _strategy(config: CampaignConfig) -> st.SearchStrategy[FuzzCase]:
+    if config.strategy is not None:
+        return config.strategy
+    return cases(config.max_ops, config.seeds_per_case, config.draw_timing)
+
+
+def _hypothesis_settings(config: CampaignConfig) -> settings:
+    phases = [Phase.explicit, Phase.reuse, Phase.generate]
+    if config.shrink:
+        phases.append(Phase.shrink)
+    return settings(
+        max_examples=max(1, config.examples), database=config.database, deadline=None,
+        phases=phases, verbosity=Verbosity.quiet, report_multiple_bugs=False,
+        suppress_health_check=list(HealthCheck), print_blob=False,
+    )
+
+
+def _body(config: CampaignConfig, progress: Progress,
+          hook: ProgressHook | None) -> Callable[[FuzzCase], None]:
+    def body(case: FuzzCase) -> None:
+        if _budget_spent(config, progress) and repr(case) not in progress.failing:
+            return  # shrink budget spent: only cases already seen failing still fail
+        failure = evaluate(case, config.defects, config.runner, config.context_factory)
+        _count(progress, failure)
+        if hook is not None:
+            hook(progress)
+        if failure is not None:
+            raise PropertyFailed(failure)
+
+    return body
+
+
+def _budget_spent(config: CampaignConfig, progress: Progress) -> bool:
+    found = progress.found_seconds
+    return found is not None and progress.elapsed() - found > config.shrink_seconds
+
+
+def _count(progress: Progress, failure: Failure | None) -> None:
+    if progress.shrinking:
+        progress.shrinks += 1
+    else:
+        progress.examples += 1
+    if failure is None:
+        return
+    progress.failing.add(repr(failure.case))
+    if progress.found_at is None:
+        progress.found_at, progress.found_seconds = progress.examples, progress.elapsed()
+    if progress.best is None or _smaller(failure, progress.best):
+        progress.best = failure
+
+
+def _smaller(a: Failure, b: Failure) -> bool:
+    return (a.size, len(repr(a.case))) <= (b.size, len(repr(b.case)))
+
+
+def run_campaign(config: CampaignConfig, hook: ProgressHook | None = None) -> CampaignResult:
+    """Search for a failing case (and shrink it); see the module docstring."""
+    progress = Progress()
+    test = given(_strategy(config))(_body(config, progress, hook))
+    test = hypothesis_seed(config.seed)(_hypothesis_settings(config)(test))
+    failure: Failure | None = None
+    try:
+        test()
+    except PropertyFailed as error:
+        failure = error.failure
+    shrunk_size = failure.size if failure is not None else None
+    if failure is not None and config.minimize:
+        failure = _minimize(config, failure)
+    seconds = progress.elapsed()
+    found_seconds = progress.found_seconds
+    return CampaignResult(
+        config, progress.examples, seconds, failure, progress.found_at, found_seconds,
+        seconds - found_seconds if found_seconds is not None else 0.0, progress.shrinks,
+        shrunk_size,
+    )
+
+
+def _minimize(config: CampaignConfig, failure: Failure) -> Failure:
+    from model.fuzz.minimize import minimize
+
+    def again(case: FuzzCase) -> Failure | None:
+        return evaluate(case, config.defects, config.runner, config.context_factory)
+
+    return minimize(failure, again, config.minimize_seeds, budget_s=config.shrink_seconds)
+
+
+__all__ = [
+    "CampaignConfig",
+    "CampaignResult",
+    "Failure",
+    "Progress",
+    "PropertyFailed",
+    "Runner",
+    "evaluate",
+    "run_campaign",
+]

@@ -1,0 +1,178 @@
+"""Hypothesis strategies for wait-before-signal scenarios, settings, timings and cases.
+
+Every strategy here draws *codes* and builds the scenario by construction
+(`model.strategies.graph`): nothing is generated and then filtered, so every draw is
+valid and so is every deletion Hypothesis tries while shrinking.
+
+Speed: a Hypothesis draw costs tens of microseconds, so each item of a scenario is ONE
+integer draw (`graph.decode_item` reads its bit fields), and so are the shape, the
+settings and the timing. A 12-item scenario is about 20 draws.
+
+How things shrink (Hypothesis shrinks the drawn integers, then this module rebuilds):
+  * the item list shrinks by deleting items anywhere, so scenarios lose ops;
+  * an item code shrinks toward 0: an execute with no waits on queue 0 from actor 0,
+    signalling the first free semaphore, 10 us of work, submitted in dependency order
+    (parent offsets toward 0 = the latest signalling node, so DAGs toward chains);
+  * shape codes toward one queue, one semaphore, one actor, initial value 0, the seed's
+    settings; timing codes toward `Timing()`; seeds toward 0.
+
+Distribution: items are 50% executes, 19% host signals, 12% host waits, 6% each fails,
+queries and sleeps, about 15 per scenario (one chance in 16 to stop after each); settings
+and timings are often small (pools of 0-4, 0-2 device waits per action, a 1-10 us
+callback latency), so the shapes the seeded defects need (tiny pools, tight races,
+several ready batches on one queue) come up often without special-casing any defect.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from hypothesis import strategies as st
+
+from model.scenario.types import Completion, Scenario, Settings
+from model.sim.timing import Timing
+from model.strategies.graph import ITEM_BITS, Item, Shape, build_scenario, decode_item, mix
+
+_SHAPE_BITS = 18
+_STOP_BITS = 4  # an item code whose low 4 bits are 0 ends the list
+_CODES = st.integers(0, (1 << (ITEM_BITS + _STOP_BITS)) - 1)
+_EVENT_CAPS = (32, 0, 1, 2, 4, 32, 1, 8)
+_TIMEPOINT_CAPS = (32, 0, 1, 3)
+_WAIT_LIMITS = (32, 0, 1, 0)
+_BASES = (0, 0, 0, 0, 5, 100, 0, 0)
+_LATENCIES = (100.0, 10.0, 1.0, 100.0)
+_HOST_OPS = (1.0, 0.2, 5.0, 1.0)
+_JITTERS = (0.1, 0.5, 0.0, 0.1)
+
+
+@dataclass(frozen=True, slots=True)
+class FuzzCase:
+    """One generated run: a scenario, the seeds of its runs (interleavings), a timing."""
+
+    scenario: Scenario
+    seeds: tuple[int, ...] = (0,)
+    timing: Timing = field(default_factory=Timing)
+
+
+def _settings(code: int) -> Settings:
+    return Settings(
+        event_pool_capacity=_EVENT_CAPS[code & 7],
+        timepoint_pool_capacity=_TIMEPOINT_CAPS[code >> 3 & 3],
+        max_wait_events=_WAIT_LIMITS[code >> 5 & 3],
+        completion=(Completion.CALLBACK, Completion.THREAD)[code >> 7 & 1],
+    )
+
+
+def core_settings() -> st.SearchStrategy[Settings]:
+    """Core settings: event pool capacity 32/0/1/2/4/8, timepoint pool 32/0/1/3,
+    max_wait_events 32/0/1/2, completion callback/thread.
+
+    Shrinks toward the seed's defaults (32, 32, 32, callback)."""
+    return st.integers(0, 255).map(_settings)
+
+
+def _timing(code: int) -> Timing:
+    return Timing(callback_latency_us=_LATENCIES[code & 3], host_op_us=_HOST_OPS[code >> 2 & 3],
+                  jitter=_JITTERS[code >> 4 & 3])
+
+
+def timings() -> st.SearchStrategy[Timing]:
+    """Timing models: callback latency 100/10/1 us, host op 1/0.2/5 us, jitter 0.1/0.5/0.
+
+    Shrinks toward `Timing()` (the defaults of DESIGN.md)."""
+    return st.integers(0, 63).map(_timing)
+
+
+def shapes(max_queues: int = 4, max_semaphores: int = 6, max_actors: int = 3,
+           settings: st.SearchStrategy[Settings] | None = None) -> st.SearchStrategy[Shape]:
+    """Counts of queues (1..max_queues), semaphores (1..max_semaphores) and host actors
+    (1..max_actors), the semaphores' initial value (0, 5 or 100) and the core settings.
+
+    Shrinks toward one queue, one semaphore, one actor, initial value 0 and the seed's
+    settings."""
+
+    def shape(code: int, chosen: Settings | None) -> Shape:
+        code = mix(code, _SHAPE_BITS)
+        sems = 1 + (code >> 2 & 7) % max_semaphores
+        return Shape(
+            queues=1 + (code & 3) % max_queues,
+            semaphores=sems,
+            actors=1 + (code >> 5 & 3) % max_actors,
+            initial=(_BASES[code >> 7 & 7],) * sems,
+            settings=chosen if chosen is not None else _settings(code >> 10),
+        )
+
+    extra = settings if settings is not None else st.none()
+    return st.builds(shape, st.integers(0, (1 << _SHAPE_BITS) - 1), extra)
+
+
+def items() -> st.SearchStrategy[Item]:
+    """One item (a node or a host op) from one integer code (`graph.decode_item`).
+
+    Shrinks toward an execute with no waits on queue 0 from actor 0."""
+    return st.integers(0, (1 << ITEM_BITS) - 1).map(decode_item)
+
+
+@st.composite
+def item_lists(draw: st.DrawFn, max_ops: int = 24) -> list[Item]:
+    """Up to `max_ops` items, about 15 on average (geometric; each code's low 4 bits are
+    its "stop here" choice).
+
+    Hypothesis deletes any code, so items disappear anywhere in the list; shrinks toward
+    fewer, simpler items."""
+    out: list[Item] = []
+    while len(out) < max_ops:
+        code = draw(_CODES)
+        if not code & ((1 << _STOP_BITS) - 1):
+            break
+        out.append(decode_item(code >> _STOP_BITS))
+    return out
+
+
+def scenarios(max_ops: int = 24, max_queues: int = 4, max_semaphores: int = 6,
+              max_actors: int = 3, settings: st.SearchStrategy[Settings] | None = None,
+              name: str = "generated") -> st.SearchStrategy[Scenario]:
+    """A valid `hipsem/scenario-1` scenario with at most `max_ops` ops.
+
+    1..max_queues queues, 1..max_semaphores semaphores, 1..max_actors host actors; a DAG
+    of executes and host signals submitted in an order drawn independently of the DAG,
+    plus host waits (ALL/ANY, forever, poll or timed), queries, fails and sleeps.
+    `settings` replaces the settings strategy (e.g. `st.just(Settings())`).
+
+    Shrinks toward fewer ops, a chain, dependency-order submission, one queue, one
+    semaphore, one actor and the default settings.
+    """
+    return st.builds(
+        build_scenario,
+        shapes(max_queues, max_semaphores, max_actors, settings),
+        item_lists(max_ops),
+        st.just(max_ops),
+        st.just(name),
+    )
+
+
+def cases(max_ops: int = 24, seeds_per_case: int = 1, draw_timing: bool = True,
+          scenario: st.SearchStrategy[Scenario] | None = None) -> st.SearchStrategy[FuzzCase]:
+    """A `FuzzCase`: a scenario (from `scenario`, default `scenarios(max_ops)`),
+    `seeds_per_case` consecutive run seeds and a timing model.
+
+    Seeds shrink toward 0, 1, ...; the timing toward `Timing()`.
+    """
+    return st.builds(
+        FuzzCase,
+        scenario if scenario is not None else scenarios(max_ops),
+        st.integers(0, 2**16).map(lambda s: tuple(range(s, s + seeds_per_case))),
+        timings() if draw_timing else st.just(Timing()),
+    )
+
+
+__all__ = [
+    "FuzzCase",
+    "cases",
+    "core_settings",
+    "item_lists",
+    "items",
+    "scenarios",
+    "shapes",
+    "timings",
+]
