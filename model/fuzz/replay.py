@@ -1,0 +1,84 @@
+"""Saved counterexamples: a scenario file that `hipsem run` replays exactly.
+
+A saved file is an ordinary `hipsem/scenario-1` scenario whose optional top-level
+`replay` field carries the run seed and the seeded defects of the failing run:
+
+    "replay": {"seed": 4127, "defects": ["lifo-ready"]}
+
+`hipsem run FILE` uses them (its --seed/--defect flags override), so the replay shows the
+same violations. The campaign's runs use the default timing model unless the scenario
+format can carry another one (`REPLAY_HAS_TIMING`), so that the replay is exact.
+
+Invariant: `save_failure` re-runs the saved file through `load_scenario` and reports
+whether the replay shows the same violated properties (`Saved.replays`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from model.core.defects import Defect
+from model.fuzz.campaign import Failure
+from model.scenario.checker import check
+from model.scenario.parse import load_scenario, scenario_to_json
+from model.scenario.trace import chrome_trace, write_trace
+from model.scenario.types import Replay, Scenario
+from model.sim.runner import run_sim
+
+# True once the scenario format's replay section can carry a timing model.
+REPLAY_HAS_TIMING = "timing" in getattr(Replay, "__dataclass_fields__", {})
+
+
+@dataclass(frozen=True, slots=True)
+class Saved:
+    """Where a counterexample was written, and whether replaying the file reproduces it."""
+
+    scenario_file: Path
+    trace_file: Path
+    replays: bool
+
+
+def with_replay(scenario: Scenario, seed: int, defects: frozenset[Defect],
+                description: str = "") -> Scenario:
+    """`scenario` carrying its replay seed and defects (and a description)."""
+    replay = Replay(seed=seed, defects=tuple(sorted(d.value for d in defects)))
+    return dataclasses.replace(scenario, replay=replay,
+                               description=description or scenario.description)
+
+
+def replay_file(path: Path) -> tuple[Scenario, list[str]]:
+    """Run a saved file as `hipsem run` does; returns it and its violated properties."""
+    scenario = load_scenario(path)
+    defects = [Defect.parse(d) for d in scenario.replay.defects]
+    record = run_sim(scenario, scenario.replay.seed, defects)
+    return scenario, list(dict.fromkeys(v.property for v in check(scenario, record)))
+
+
+def _stem(failure: Failure, defects: frozenset[Defect]) -> str:
+    label = "-".join(sorted(d.value for d in defects)) or "clean"
+    name = f"{label}-{failure.properties[0]}-seed{failure.seed}"
+    return re.sub(r"[^A-Za-z0-9_.-]", "_", name)
+
+
+def save_failure(failure: Failure, defects: frozenset[Defect], directory: Path) -> Saved:
+    """Write the counterexample (scenario with replay) and its Chrome trace."""
+    directory.mkdir(parents=True, exist_ok=True)
+    stem = _stem(failure, defects)
+    first = failure.violations[0]
+    description = f"hipsem fuzz counterexample: {first.property}: {first.message}"
+    scenario = with_replay(dataclasses.replace(failure.case.scenario, name=stem),
+                           failure.seed, defects, description)
+    path = directory / f"{stem}.json"
+    path.write_text(json.dumps(scenario_to_json(scenario), indent=2) + "\n", encoding="utf-8")
+    trace = directory / f"{stem}.trace.json"
+    record = run_sim(scenario, failure.seed, defects, failure.case.timing)
+    write_trace(trace, chrome_trace(scenario, record))
+    _, replayed = replay_file(path)
+    return Saved(path, trace, replayed == failure.properties)
+
+
+__all__ = ["REPLAY_HAS_TIMING", "Saved", "replay_file", "save_failure", "with_replay"]
