@@ -7,7 +7,8 @@ plan.json, plan.csv and PNG plots under --out, and returns an exit code:
   0  the plan was made;
   1  the simulation failed (a core invariant broke, or an output could not be written);
   2  invalid input: the message names the file (or option), field path, bad value and
-     what was expected. Never a traceback.
+     what was expected. Never a traceback;
+  130 interrupted (Ctrl-C).
 
 Options given on the command line override the workload's `[plan]` section. What-ifs come
 from the workload's `what_if` section and from each `--what-if KEY=VALUE[,KEY=VALUE]`.
@@ -55,7 +56,7 @@ __all__ = ["EXIT_FAILED", "EXIT_INVALID", "EXIT_OK", "demo_plan", "plan_main"]
 
 log = logging.getLogger(__name__)
 
-EXIT_OK, EXIT_FAILED, EXIT_INVALID = 0, 1, 2
+EXIT_OK, EXIT_FAILED, EXIT_INVALID, EXIT_INTERRUPTED = 0, 1, 2, 130
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -204,6 +205,9 @@ def _plan_and_report(args: argparse.Namespace, workload: Workload, what_ifs: lis
     except (HipsemError, OSError) as error:
         _complain(err, f"hipsem plan: failed: {error}")
         return EXIT_FAILED
+    except KeyboardInterrupt:
+        _complain(err, "hipsem plan: interrupted")
+        return EXIT_INTERRUPTED
     if args.json:
         print(json.dumps(plan_document(plans, wall_s), indent=2))
     else:

@@ -29,11 +29,11 @@ THOROUGH = os.environ.get("HIPSEM_PROFILE") == "thorough"
 
 
 def poisson_workload(rate_hz: float, queues: int, mean_us: float,
-                     completion: str = "callback", arrivals: dict[str, Any] | None = None
-                     ) -> Workload:
+                     completion: str = "callback", arrivals: dict[str, Any] | None = None,
+                     timing: dict[str, float] | None = None) -> Workload:
     return parse_workload({
         "format": "hipsem/workload-1", "name": f"poisson-{rate_hz:g}", "queues": queues,
-        "completion": completion,
+        "completion": completion, "timing": timing or {},
         "kernels": {"k": {"kind": "exponential", "mean_us": mean_us}},
         "graphs": {"one": {"shape": "single", "kernel": "k"}},
         "processes": [{"graph": "one", "queue_offset": "round-robin",
@@ -66,30 +66,37 @@ def assert_mginf(plan: Plan) -> None:
     assert inside >= 0.75 * total
 
 
+# Thread mode holds are short (~50 µs): a 3 µs event creation on a miss then delays the
+# same action's timepoint acquisition enough to bias the timepoint tail low by ~10% at
+# small capacities (misses feeding back into the dynamics, which M/G/inf ignores). That
+# case makes creation free, so it tests the statistics alone.
+FREE_CREATE = {"create_event_us": 0.0}
+
 # (rate Hz, queues, mean kernel µs, completion, capacities, simulated s per run when
-# thorough): a = rate x hold goes from ~1 to ~9. Holds include ~100 µs of host-callback
-# latency in callback mode.
+# thorough, timing): a = rate x hold goes from ~1 to ~9. Holds include ~100 µs of
+# host-callback latency in callback mode.
 LOADS = [
-    pytest.param(10_000, 32, 30, "callback", (1, 2, 3, 4), 0.2, id="a~1.3-callback"),
-    pytest.param(30_000, 64, 30, "callback", (2, 4, 6, 8), 0.2, id="a~4-callback"),
-    pytest.param(20_000, 32, 50, "thread", (1, 2, 3, 4), 0.2, id="a~1-thread",
+    pytest.param(10_000, 32, 30, "callback", (1, 2, 3, 4), 0.2, None, id="a~1.3-callback"),
+    pytest.param(30_000, 64, 30, "callback", (2, 4, 6, 8), 0.2, None, id="a~4-callback"),
+    pytest.param(20_000, 32, 50, "thread", (1, 2, 3, 4), 0.2, FREE_CREATE, id="a~1-thread",
                  marks=pytest.mark.thorough),
-    pytest.param(8_000, 256, 1000, "callback", (6, 9, 12, 15), 0.5, id="a~9-callback",
+    pytest.param(8_000, 256, 1000, "callback", (6, 9, 12, 15), 0.5, None, id="a~9-callback",
                  marks=pytest.mark.thorough),
 ]
 
 
-@pytest.mark.parametrize(("rate", "queues", "mean_us", "completion", "caps", "seconds"),
-                         LOADS)
+@pytest.mark.parametrize(("rate", "queues", "mean_us", "completion", "caps", "seconds",
+                          "timing"), LOADS)
 def test_poisson_submissions_match_the_mginf_prediction(
-        rate: float, queues: int, mean_us: float, completion: str,
-        caps: tuple[int, ...], seconds: float, request: pytest.FixtureRequest) -> None:
+        rate: float, queues: int, mean_us: float, completion: str, caps: tuple[int, ...],
+        seconds: float, timing: dict[str, float] | None,
+        request: pytest.FixtureRequest) -> None:
     thorough = request.node.get_closest_marker("thorough") is not None
     if thorough and not THOROUGH:
         pytest.skip("long check: set HIPSEM_PROFILE=thorough")
     replications, duration = (8, seconds) if THOROUGH else (4, 0.04)
-    plan = sweep(poisson_workload(rate, queues, mean_us, completion), caps, replications,
-                 duration)
+    workload = poisson_workload(rate, queues, mean_us, completion, timing=timing)
+    plan = sweep(workload, caps, replications, duration)
     assert plan.poisson and not plan.overloaded_runs
     assert_mginf(plan)
 
