@@ -196,7 +196,8 @@ def mix(code: int, bits: int) -> int:
     """A bijection of [0, 2**bits) onto itself with mix(0) == 0 (multiply-xorshift)."""
     mask = (1 << bits) - 1
     x = code & mask
-    for factor, shift in ((0x9E3779B97F4A7C15, bits // 2), (0xBF58476D1CE4E5B9, bits // 3)):
+    for factor, shift in ((0x9E3779B97F4A7C15, max(1, bits // 2)),
+                          (0xBF58476D1CE4E5B9, max(1, bits // 3))):
         x = (x * factor) & mask
         x ^= x >> shift
     return x
