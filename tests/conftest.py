@@ -18,3 +18,15 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="HIP runtime for tests/hardware: 'cpu' (hipsem's CPU test vehicle, the "
         "default; also $HIPSEM_HIP_RUNTIME) or 'rocm' (a real AMD GPU; skipped if absent)",
     )
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Tests marked `thorough` run only with HIPSEM_PROFILE=thorough (long campaigns)."""
+    import os
+
+    if os.environ.get("HIPSEM_PROFILE") == "thorough":
+        return
+    skip = pytest.mark.skip(reason="long campaign: set HIPSEM_PROFILE=thorough to run it")
+    for item in items:
+        if "thorough" in item.keywords:
+            item.add_marker(skip)
