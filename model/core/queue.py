@@ -44,7 +44,7 @@ from typing import TYPE_CHECKING, Any
 from model.core.defects import Defect
 from model.core.effects import Call, Flag, Gen, WaitFor
 from model.core.pools import PooledEvent, Timepoint
-from model.core.semaphore import Semaphore, check_value
+from model.core.semaphore import FAILURE_ONLY, Semaphore, check_value
 from model.core.status import OutOfRangeError, StatusCode
 from model.device import WorkItem
 
@@ -242,17 +242,22 @@ class DeferredQueue:
         action.state = ActionState.READY
 
     def _arm(self, action: Action) -> None:
-        """Make sure every wait not reached on the host has a live timepoint."""
+        """Give every wait a live timepoint: at its value if unreached, else failure-only.
+
+        A reached wait still listens for its semaphore's failure, so that a failure fails
+        every parked action that waits on the semaphore (DESIGN.md, Failure).
+        """
         for index, (sem, value) in enumerate(action.waits):
             tp = action.timepoints.get(index)
-            if tp is not None and (tp.fired or sem.value >= value):
+            if tp is not None and not tp.fired:
+                continue
+            if tp is not None:
                 self._release_timepoint(action, index)
-                tp = None
-            if tp is None and sem.value < value:
-                tp = self.ctx.timepoint_pool.acquire()
-                action.timepoints[index] = tp
-                notify = functools.partial(self._wake, action)
-                sem.add_wait(tp, value, notify, wake_on_publish=True)
+            tp = self.ctx.timepoint_pool.acquire()
+            action.timepoints[index] = tp
+            target = value if sem.value < value else FAILURE_ONLY
+            notify = functools.partial(self._wake, action)
+            sem.add_wait(tp, target, notify, wake_on_publish=True)
 
     def _release_timepoint(self, action: Action, index: int) -> None:
         tp = action.timepoints.pop(index)
@@ -392,7 +397,8 @@ class DeferredQueue:
         self._closing = True
         cancelled = list(self._pending.values())
         for action in cancelled:
-            if action.state is ActionState.PENDING:
+            # cancelling one action fails semaphores, which can finish others meanwhile
+            if action.state is ActionState.PENDING and action.seq in self._pending:
                 self._fail_pending_cancelled(action)
         self.work_flag.set()
         self.completion_flag.set()
@@ -400,7 +406,7 @@ class DeferredQueue:
         yield Call("destroy_stream", (self.stream,))
         if self.callback_stream is not None:
             yield Call("destroy_stream", (self.callback_stream,))
-        return cancelled
+        return [a for a in cancelled if a.state is ActionState.CANCELLED]
 
     def _fail_pending_cancelled(self, action: Action) -> None:
         self._release_timepoints(action)

@@ -40,6 +40,7 @@ if TYPE_CHECKING:
     from model.core.context import CoreContext
 
 MAX_VALUE = 2**31 - 2
+FAILURE_ONLY = MAX_VALUE + 1  # a wait registered at this value fires only on failure
 Verdict = tuple[StatusCode, str]
 
 

@@ -117,3 +117,25 @@ def test_invariants_hold_after_a_run() -> None:
     run.ctx.check_invariants()
     q = run.ctx.queues["q0"].statistics()
     assert (q.submitted, q.completed, q.pending) == (1, 1, 0)
+
+
+def test_teardown_survives_a_defect_that_drops_pending_actions() -> None:
+    """Regression: cancelling at shutdown while the scan-error defect drops actions."""
+    from pathlib import Path
+
+    from model.scenario.parse import load_scenario
+
+    sc = load_scenario(Path(__file__).parent / "data" / "scan-error-teardown.json")
+    for seed in range(5):
+        rec = run_sim(sc, seed, [Defect.SCAN_ERROR_DROPS_REST])
+        assert rec.conservation_problems, "dropped actions must show up as lost"
+
+
+def test_failure_fails_a_parked_action_whose_failed_wait_was_already_reached() -> None:
+    sc = scenario({"main": [
+        execute("x", wait={"A": 1, "B": 1}),
+        {"op": "signal", "semaphore": "A", "value": 1},
+        {"op": "fail", "semaphore": "A", "code": "DATA_LOSS"},
+    ]}, {"A": 0, "B": 0})
+    rec = run_sim(sc, 0)
+    assert rec.ops["x"].status == "DATA_LOSS"
