@@ -9,13 +9,15 @@ Sub-commands:
   diff           run scenarios on both backends and compare (hipbackend)
 
 Exit codes: 0 success / no violation, 1 violations or disagreements, 2 invalid input or an
-unavailable backend (stderr says what and why). Only this module prints.
+unavailable backend (stderr says what and why), 3 an internal error (a bug; no traceback
+unless HIPSEM_DEBUG=1). Only this module (and the sub-commands' own CLIs) prints.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -24,7 +26,7 @@ from typing import Any
 from model.core.defects import Defect
 from model.core.status import HipsemError
 
-EXIT_OK, EXIT_VIOLATIONS, EXIT_INVALID = 0, 1, 2
+EXIT_OK, EXIT_VIOLATIONS, EXIT_INVALID, EXIT_INTERNAL = 0, 1, 2, 3
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 
 
@@ -186,6 +188,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("hipsem: interrupted", file=sys.stderr)
         return 130
+    except Exception as error:  # a bug: say so plainly, without a traceback
+        print(f"hipsem {args[0]}: internal error: {type(error).__name__}: {error} "
+              "(please report it; rerun with HIPSEM_DEBUG=1 for the traceback)", file=sys.stderr)
+        if os.environ.get("HIPSEM_DEBUG"):
+            raise
+        return EXIT_INTERNAL
 
 
 if __name__ == "__main__":

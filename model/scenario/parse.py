@@ -451,6 +451,8 @@ def _check_signals(ctx: _Ctx, scenario: Scenario) -> None:
 def parse_scenario(obj: Any, source: str = "<memory>") -> Scenario:
     """Validate a decoded JSON value and build the `Scenario`; raises `ScenarioError`."""
     ctx = _Ctx(source)
+    if isinstance(obj, dict) and "format" in obj and obj["format"] != FORMAT:
+        ctx.expect("format", obj["format"], json.dumps(FORMAT))  # wrong file kind: say so first
     top = ctx.obj(obj, "", _TOP_REQUIRED, _TOP_OPTIONAL)
     if top["format"] != FORMAT:
         ctx.expect("format", top["format"], json.dumps(FORMAT))
