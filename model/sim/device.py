@@ -122,6 +122,12 @@ class _Mailbox:
             waiter, self._waiter = self._waiter, None
             waiter.succeed()
 
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def pop(self) -> Any:
+        return self._items.popleft()
+
     def take(self) -> Generator[simpy.Event, Any, Any]:
         while not self._items:
             self._waiter = self._env.event()
@@ -325,7 +331,8 @@ class SimDevice:
     def _run_stream(self, s: SimStream) -> Generator[simpy.Event, Any, None]:
         env = self.env
         while True:
-            cmd: _Command = yield from s.commands.take()
+            cmd: _Command = s.commands.pop() if s.commands else (
+                yield from s.commands.take())
             if isinstance(cmd, _End):
                 self._finish_stream(s)
                 if cmd.done is not None:

@@ -25,6 +25,7 @@ import simpy
 from model.core.effects import Call, Deadline, Effect, Flag, Gen, HostOp, Sleep, WaitFor, Yield
 from model.sim.device import SimDevice
 from model.sim.env import SeededEnvironment
+from model.sim.timing import OPS
 
 T = TypeVar("T")
 SimGen = Generator[simpy.Event, Any, T]
@@ -42,23 +43,51 @@ class SimPlatform:
         self.env = env
         self.device = device
         self.timing = device.timing
+        self._base = {op: float(getattr(self.timing, f"{op}_us")) for op in OPS}
 
     def spawn(self, gen: Gen[Any]) -> simpy.Process:
         """Run a core generator as its own simulated host thread."""
         return self.env.process(self.drive(gen))
 
     def drive(self, gen: Gen[T]) -> SimGen[T]:
-        """Run a core generator inside the calling process (use with `yield from`)."""
+        """Run a core generator inside the calling process (use with `yield from`).
+
+        Device calls and already-set flags, the common effects, are handled inline (this
+        loop is the simulation's hot path); the others go through `perform`.
+        """
+        env, device, cost, blocking = self.env, self.device, self.cost, _BLOCKING
+        send = gen.send
         answer: Any = None
         while True:
             try:
-                effect = gen.send(answer)
+                effect = send(answer)
             except StopIteration as stop:
                 return stop.value  # type: ignore[no-any-return]
-            answer = yield from self.perform(effect)
+            if type(effect) is Call:
+                yield simpy.Timeout(env, cost(effect.name))
+                wait_for = blocking.get(effect.name)
+                if wait_for is None:
+                    answer = getattr(device, effect.name)(*effect.args)
+                else:
+                    yield getattr(device, wait_for)(*effect.args)
+                    answer = None
+            elif type(effect) is WaitFor and effect.flag.is_set:
+                answer = True
+            else:
+                answer = yield from self.perform(effect)
+
+    def cost(self, op: str) -> float:
+        """`Timing.cost(op)` with the run's generator (plain costs looked up once)."""
+        base = self._base.get(op)
+        if base is None:
+            return self.timing.cost(op, self.env.rng)
+        jitter = self.timing.jitter
+        if jitter == 0 or base == 0:
+            return base
+        return base * self.env.rng.uniform(1.0 - jitter, 1.0 + jitter)
 
     def host_cost(self, op: str = "host_op") -> simpy.Timeout:
-        return self.env.timeout(self.timing.cost(op, self.env.rng))
+        return simpy.Timeout(self.env, self.cost(op))
 
     def perform(self, effect: Effect) -> SimGen[Any]:
         if isinstance(effect, Call):
