@@ -96,8 +96,10 @@ def run_scenario_file(path: Path, backend: str = "sim", seed: int | None = None,
 
 def _run_sim(scenario: Any, seed: int, defects: Sequence[Defect], _runtime: str) -> Any:
     from model.sim.runner import run_sim
+    from model.sim.timing import Timing
 
-    return run_sim(scenario, seed, defects)
+    timing = Timing(**scenario.replay.timing) if scenario.replay.timing else None
+    return run_sim(scenario, seed, defects, timing)
 
 
 def _run_hip(scenario: Any, seed: int, defects: Sequence[Defect], runtime: str) -> Any:

@@ -28,6 +28,7 @@ from model.scenario.parse import load_scenario, scenario_to_json
 from model.scenario.trace import chrome_trace, write_trace
 from model.scenario.types import Replay, Scenario
 from model.sim.runner import run_sim
+from model.sim.timing import Timing
 
 # True once the scenario format's replay section can carry a timing model.
 REPLAY_HAS_TIMING = "timing" in getattr(Replay, "__dataclass_fields__", {})
@@ -43,18 +44,32 @@ class Saved:
 
 
 def with_replay(scenario: Scenario, seed: int, defects: frozenset[Defect],
-                description: str = "") -> Scenario:
-    """`scenario` carrying its replay seed and defects (and a description)."""
-    replay = Replay(seed=seed, defects=tuple(sorted(d.value for d in defects)))
+                description: str = "", timing: Timing | None = None) -> Scenario:
+    """`scenario` carrying its replay seed, defects, timing (and a description)."""
+    replay = Replay(seed=seed, defects=tuple(sorted(d.value for d in defects)),
+                    timing=timing_overrides(timing))
     return dataclasses.replace(scenario, replay=replay,
                                description=description or scenario.description)
+
+
+def timing_overrides(timing: Timing | None) -> dict[str, float]:
+    """The fields of `timing` that differ from the default model."""
+    if timing is None:
+        return {}
+    default = Timing()
+    return {f.name: float(getattr(timing, f.name)) for f in dataclasses.fields(Timing)
+            if getattr(timing, f.name) != getattr(default, f.name)}
+
+
+def replay_timing(scenario: Scenario) -> Timing | None:
+    return Timing(**scenario.replay.timing) if scenario.replay.timing else None
 
 
 def replay_file(path: Path) -> tuple[Scenario, list[str]]:
     """Run a saved file as `hipsem run` does; returns it and its violated properties."""
     scenario = load_scenario(path)
     defects = [Defect.parse(d) for d in scenario.replay.defects]
-    record = run_sim(scenario, scenario.replay.seed, defects)
+    record = run_sim(scenario, scenario.replay.seed, defects, replay_timing(scenario))
     return scenario, list(dict.fromkeys(v.property for v in check(scenario, record)))
 
 
@@ -71,7 +86,7 @@ def save_failure(failure: Failure, defects: frozenset[Defect], directory: Path) 
     first = failure.violations[0]
     description = f"hipsem fuzz counterexample: {first.property}: {first.message}"
     scenario = with_replay(dataclasses.replace(failure.case.scenario, name=stem),
-                           failure.seed, defects, description)
+                           failure.seed, defects, description, failure.case.timing)
     path = directory / f"{stem}.json"
     path.write_text(json.dumps(scenario_to_json(scenario), indent=2) + "\n", encoding="utf-8")
     trace = directory / f"{stem}.trace.json"

@@ -18,6 +18,7 @@ Invariants:
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import os
@@ -43,6 +44,7 @@ from model.scenario.types import (
     Wait,
     WaitMode,
 )
+from model.sim.timing import Timing
 
 __all__ = ["ScenarioError", "load_scenario", "parse_scenario", "scenario_to_json"]
 
@@ -370,12 +372,29 @@ def _settings(ctx: _Ctx, value: Any) -> Settings:
 
 
 def _replay(ctx: _Ctx, value: Any) -> Replay:
-    r = ctx.obj(value, "replay", (), ("seed", "defects"))
+    r = ctx.obj(value, "replay", (), ("seed", "defects", "timing"))
     seed = ctx.integer(r["seed"], "replay.seed", _SEED_MAX) if "seed" in r else 0
     names = ctx.array(r.get("defects", []), "replay.defects", "defect names")
     choices = [d.value for d in Defect]
     defects = [ctx.choice(d, _index("replay.defects", i), choices) for i, d in enumerate(names)]
-    return Replay(seed=seed, defects=tuple(defects))
+    timing = _replay_timing(ctx, r.get("timing", {}))
+    return Replay(seed=seed, defects=tuple(defects), timing=timing)
+
+
+def _replay_timing(ctx: _Ctx, value: Any) -> dict[str, float]:
+    """Overrides of `Timing` fields; the whole model is validated by `Timing` itself."""
+    fields = [f.name for f in dataclasses.fields(Timing)]
+    table = ctx.mapping(value, "replay.timing", "Timing field names to numbers")
+    timing = {}
+    for name, number in table.items():
+        path = _key("replay.timing", name)
+        ctx.choice(name, path, fields)
+        timing[name] = ctx.micros(number, path)
+    try:
+        Timing(**timing)
+    except InvalidArgumentError as error:
+        ctx.fail("replay.timing", str(error))
+    return timing
 
 
 def _semaphores(ctx: _Ctx, value: Any) -> dict[str, int]:
@@ -539,5 +558,8 @@ def scenario_to_json(scenario: Scenario) -> dict[str, Any]:
         "actors": {a: [_op_to_json(op) for op in ops] for a, ops in scenario.actors.items()},
     }
     if scenario.replay != Replay():
-        doc["replay"] = {"seed": scenario.replay.seed, "defects": list(scenario.replay.defects)}
+        replay = scenario.replay
+        doc["replay"] = {"seed": replay.seed, "defects": list(replay.defects)}
+        if replay.timing:
+            doc["replay"]["timing"] = dict(replay.timing)
     return doc

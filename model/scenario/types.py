@@ -99,10 +99,14 @@ Op: TypeAlias = Execute | Query | Signal | Wait | Sleep | Fail
 
 @dataclass(frozen=True, slots=True)
 class Replay:
-    """How to reproduce a saved run exactly: its seed and the seeded defects it used."""
+    """How to reproduce a saved run exactly: seed, seeded defects and timing overrides.
+
+    `timing` maps `model.sim.timing.Timing` field names to values (µs, or `jitter`).
+    """
 
     seed: int = 0
     defects: tuple[str, ...] = ()
+    timing: dict[str, float] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)

@@ -94,3 +94,28 @@ def test_replay_section_sets_seed_and_defects(tmp_path: Path,
     report = json.loads(out)
     assert code == 1 and report["seed"] == 4
     assert {v["property"] for v in report["violations"]} >= {"happens-before"}
+
+
+def test_replay_timing_is_parsed_validated_and_used(tmp_path: Path,
+                                                    capsys: pytest.CaptureFixture[str]) -> None:
+    from model.scenario.parse import load_scenario, scenario_to_json
+
+    document = json.loads((ROOT / "examples" / "submit-with-wait.json").read_text())
+    document["replay"] = {"seed": 1, "timing": {"callback_latency_us": 5.0, "jitter": 0}}
+    saved = tmp_path / "timed.json"
+    saved.write_text(json.dumps(document))
+    scenario = load_scenario(saved)
+    assert scenario.replay.timing == {"callback_latency_us": 5.0, "jitter": 0.0}
+    assert scenario_to_json(scenario)["replay"]["timing"] == scenario.replay.timing
+    fast = json.loads(run(capsys, "run", str(saved), "--json")[1])["sim_time_us"]
+    document["replay"]["timing"]["callback_latency_us"] = 500.0
+    saved.write_text(json.dumps(document))
+    slow = json.loads(run(capsys, "run", str(saved), "--json")[1])["sim_time_us"]
+    assert slow > fast + 400
+    for bad, expected in (({"warp_us": 1}, "replay.timing.warp_us"),
+                          ({"jitter": 3}, "jitter"),
+                          ({"record_event_us": -1}, "record_event_us")):
+        document["replay"]["timing"] = bad
+        saved.write_text(json.dumps(document))
+        code, _, err = run(capsys, "run", str(saved))
+        assert code == 2 and expected in err, err
