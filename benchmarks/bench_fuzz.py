@@ -26,20 +26,66 @@ from model.strategies import FuzzCase, cases, scenario_size
 MINIMAL = Path(__file__).resolve().parent.parent / "tests" / "property" / "minimal"
 
 
-def throughput(examples: int, max_ops: int) -> tuple[float, float]:
+BUCKETS = ((1, 10), (11, 20), (21, 30), (31, 40))
+
+
+def throughput(examples: int, max_ops: int) -> tuple[float, float, dict[str, tuple[int, float]]]:
+    """Overall examples/s, mean size, and per size bucket (count, evaluated examples/s).
+
+    The bucket rates time simulation + checking only (generation is shared overhead that
+    Hypothesis does not attribute to one example), so they show how the cost grows with
+    the size of the graph.
+    """
     sizes: list[int] = []
+    evaluated: list[tuple[int, float]] = []
 
     @settings(max_examples=examples, database=None, deadline=None, phases=[Phase.generate],
               suppress_health_check=list(HealthCheck))
     @given(cases(max_ops=max_ops))
+    def body(case: FuzzCase) -> None:
+        size = scenario_size(case.scenario)
+        sizes.append(size)
+        t0 = time.perf_counter()
+        evaluate(case)
+        evaluated.append((size, time.perf_counter() - t0))
+
+    start = time.perf_counter()
+    body()
+    seconds = time.perf_counter() - start
+    buckets = {}
+    for lo, hi in BUCKETS:
+        times = [t for n, t in evaluated if lo <= n <= hi]
+        if times:
+            buckets[f"{lo}-{hi}"] = (len(times), len(times) / sum(times))
+    return len(sizes) / seconds, statistics.mean(sizes), buckets
+
+
+def full_size_throughput(examples: int, ops: int) -> tuple[float, float]:
+    """Examples/s for graphs of (nearly) exactly `ops` ops: generation, simulation and
+    checking included; the same building blocks as `scenarios()`, with a fixed length."""
+    from hypothesis import strategies as st
+
+    from model.strategies import shapes
+    from model.strategies.graph import build_scenario, decode_item
+    from model.strategies.scenarios import _CODES, _STOP_BITS
+
+    @st.composite
+    def exactly(draw: st.DrawFn) -> list[object]:  # item_lists without the stop choice
+        return [decode_item(draw(_CODES) >> _STOP_BITS) for _ in range(ops)]
+
+    sizes: list[int] = []
+    full = st.builds(build_scenario, shapes(), exactly(), st.just(ops))
+
+    @settings(max_examples=examples, database=None, deadline=None, phases=[Phase.generate],
+              suppress_health_check=list(HealthCheck))
+    @given(cases(scenario=full))
     def body(case: FuzzCase) -> None:
         sizes.append(scenario_size(case.scenario))
         evaluate(case)
 
     start = time.perf_counter()
     body()
-    seconds = time.perf_counter() - start
-    return len(sizes) / seconds, statistics.mean(sizes)
+    return len(sizes) / (time.perf_counter() - start), statistics.mean(sizes)
 
 
 def defects(runs: int) -> None:
@@ -71,9 +117,15 @@ def main() -> None:
     p.add_argument("--max-ops", type=int, default=40)
     p.add_argument("--runs", type=int, default=5)
     args = p.parse_args()
-    rate, mean = throughput(args.examples, args.max_ops)
+    rate, mean, buckets = throughput(args.examples, args.max_ops)
     print(f"throughput: {rate:.0f} examples/s (max_ops {args.max_ops}, mean size "
           f"{mean:.1f} ops, {args.examples} examples, one core)")
+    for bucket, (count, per_s) in buckets.items():
+        print(f"  {bucket:>6} ops: {count:5d} examples, simulation + checking "
+              f"{per_s:7.0f} examples/s")
+    rate, mean = full_size_throughput(args.examples // 3, args.max_ops)
+    print(f"full-size graphs: {rate:.0f} examples/s (mean size {mean:.1f} ops, "
+          f"{args.examples // 3} examples, generation + simulation + checking, one core)")
     defects(args.runs)
 
 

@@ -8,6 +8,7 @@ and a small capacity plan. Exit 0 when every example passed its checks.
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
 from rich.console import Console
@@ -52,7 +53,7 @@ def demo_main(argv: list[str]) -> int:
     parser.add_argument("--seeds", type=int, default=5, help="seeds per example (default 5)")
     parser.add_argument("--quick", action="store_true", help="examples only")
     args = parser.parse_args(argv)
-    console = Console()
+    console = Console() if sys.stdout.isatty() else Console(width=120)
     ok = run_examples(console, max(1, args.seeds))
     if not args.quick:
         _optional_parts(console)
