@@ -44,7 +44,7 @@ def scenario(executes: int, queues: int) -> Any:
 
 
 def per_execute_us(executes: int, queues: int, runtime: str) -> float:
-    run = HipRun(scenario(executes, queues), runtime=runtime, idle_s=0.05)
+    run = HipRun(scenario(executes, queues), runtime=runtime)
     t0 = time.perf_counter()
     record = run.run()
     elapsed = record.ops["end"].end_us

@@ -45,6 +45,8 @@ class ThreadPlatform:
         self.lock = threading.RLock()
         self._cond = threading.Condition(self.lock)
         self._abandoned: set[int] = set()  # thread idents whose waits are abandoned
+        # Threads parked in a WaitFor without a deadline: ident -> its "woken" cell.
+        self._parked_forever: dict[int, list[bool]] = {}
         self.threads: list[threading.Thread] = []
         self.errors: list[str] = []
 
@@ -88,6 +90,13 @@ class ThreadPlatform:
                     continue
             answer = self._perform(effect)
 
+    def parked_forever(self, threads: list[threading.Thread]) -> bool:
+        """True if every one of `threads` waits on a flag with no deadline, not yet set.
+
+        Call with the lock held (or accept a racy answer)."""
+        cells = [self._parked_forever.get(t.ident or -1) for t in threads]
+        return all(cell is not None and not cell[0] for cell in cells)
+
     def abort(self, threads: list[threading.Thread]) -> None:
         """Wake the generators parked on `threads` and abandon them (module docstring)."""
         with self.lock:
@@ -105,6 +114,15 @@ class ThreadPlatform:
 
         flag.subscribe(notify)
         expires = _expiry(deadline)
+        if expires is None:
+            self._parked_forever[threading.get_ident()] = woken
+        try:
+            return self._park(flag, notify, woken, expires)
+        finally:
+            self._parked_forever.pop(threading.get_ident(), None)
+
+    def _park(self, flag: Flag, notify: Callable[[], None], woken: list[bool],
+              expires: float | None) -> bool | None:
         while not woken[0]:
             if threading.get_ident() in self._abandoned:
                 flag.unsubscribe(notify)

@@ -8,9 +8,9 @@ retired it. What the device really ordered comes from the observation matrix
 (`RunRecord.observed_before`): for each execute, the executes whose work was done when its
 work began. The checker's happens-before uses that instead of times.
 
-A run ends when every actor has finished, or when nothing has happened for `idle_s`
-(no observation recorded, no ready or in-flight action) while some actors still wait:
-those waits can never be satisfied and are reported PENDING. Teardown then abandons them,
+A run ends when it has settled: every actor has finished or waits forever on a condition
+nobody can satisfy any more (no action is ready, being issued or in flight, so no
+completion can signal anything); those waits are reported PENDING. Teardown then abandons them,
 shuts the queues down and closes the pools, as in simulation.
 """
 
@@ -24,11 +24,10 @@ from collections.abc import Iterable
 from hipbackend.platform import ThreadPlatform
 from model.core.context import CoreContext
 from model.core.defects import Defect
-from model.core.pools import InvariantError
 from model.scenario.actors import Actor
 from model.scenario.record import RunRecord
 from model.scenario.recorder import Recorder
-from model.scenario.types import Execute, Scenario, Wait
+from model.scenario.types import Execute, Scenario
 from model.sim.runner import core_settings
 
 log = logging.getLogger(__name__)
@@ -40,7 +39,7 @@ class HipRun:
     """One run of a scenario on the HIP backend; `run()` returns its `RunRecord`."""
 
     def __init__(self, scenario: Scenario, seed: int = 0, defects: Iterable[Defect] = (),
-                 runtime: str = "cpu", idle_s: float = 0.25, limit_s: float = 60.0) -> None:
+                 runtime: str = "cpu", limit_s: float = 60.0) -> None:
         from hipbackend.device import HipDevice
         from hipbackend.runtime import select_runtime
 
@@ -52,7 +51,6 @@ class HipRun:
         self.recorder = Recorder(scenario, f"hip-{runtime}", seed, self._now)
         self.recorder.device_times = False
         self.ctx = CoreContext(self.device, core_settings(scenario), defects, self.recorder)
-        self.idle_s = idle_s + _longest_timeout_s(scenario)
         self.limit_s = limit_s
         self._actors: list[threading.Thread] = []
 
@@ -90,27 +88,24 @@ class HipRun:
             gen = Actor(ctx, self.recorder, name, ops).run()
             self._actors.append(p.spawn(gen, f"actor {name}"))
 
-    def _busy(self) -> bool:
+    def _settled(self) -> bool:
+        """Nothing can happen any more: every live actor waits forever on a flag not yet
+        set, and no action is ready, being issued or in flight (so no completion, hence no
+        signal, can come)."""
         with self.platform.lock:
+            alive = [t for t in self._actors if t.is_alive()]
+            if not self.platform.parked_forever(alive):
+                return False
             stats = [q.statistics() for q in self.ctx.queues.values()]
-        return any(s.ready or s.in_flight for s in stats)
+            return not any(s.ready or s.in_flight for s in stats)
 
     def _wait_until_settled(self) -> None:
         deadline = time.monotonic() + self.limit_s
-        last_seq, last_change = -1, time.monotonic()
-        while any(t.is_alive() for t in self._actors):
-            now = time.monotonic()
-            seq = self.recorder.last_seq
-            if seq != last_seq or self._busy():
-                last_seq, last_change = seq, now
-            elif now - last_change > self.idle_s:
-                break
-            if now > deadline:
+        while not self._settled():
+            if time.monotonic() > deadline:
                 self.record.conservation_problems.append(
                     f"the run did not settle within {self.limit_s} s")
-                break
-            time.sleep(POLL_S)
-        while self._busy() and time.monotonic() < deadline:
+                return
             time.sleep(POLL_S)
 
     def _snapshot(self) -> None:
@@ -141,25 +136,9 @@ class HipRun:
             self.record.conservation_problems.append(f"threads did not exit: {stuck}")
 
     def _check_conservation(self) -> None:
-        problems = self.record.conservation_problems
-        try:
-            self.ctx.check_invariants()
-        except InvariantError as error:
-            problems.extend(str(error).split("; "))
-        self.recorder.set_pools(self.ctx)
-        for name, pool in self.record.pools.items():
-            if pool.in_use_at_end:
-                problems.append(f"{name} pool: {pool.in_use_at_end} objects still in use "
-                                "after teardown (a reference was leaked)")
-        live = self.device.events_created - self.device.events_destroyed
-        if live:
-            problems.append(f"device: {live} events never destroyed")
-
-
-def _longest_timeout_s(scenario: Scenario) -> float:
-    timeouts = [op.timeout_us or 0 for _, _, op in scenario.ops() if isinstance(op, Wait)]
-    sleeps = [getattr(op, "us", 0) for _, _, op in scenario.ops() if op.op == "sleep"]
-    return (max(timeouts, default=0) + max(sleeps, default=0)) / 1e6
+        dev = self.device
+        self.recorder.check_conservation(self.ctx, dev.events_created - dev.events_destroyed,
+                                         dev.streams_created - dev.streams_destroyed)
 
 
 def run_hip(scenario: Scenario, seed: int = 0, defects: Iterable[Defect] = (),

@@ -351,10 +351,12 @@ class DeferredQueue:
     def _handoff(self, action: Action) -> None:
         """Host function body: hand completion to the completion loop. No device call."""
         action.done = True
-        if Defect.CALLBACK_POOL_RELEASE in self.ctx.defects:
-            self._retire(action)
-            self.ctx.event_pool.flush_in_callback(self.ctx.device.destroy_event)
-        self.completion_flag.set()
+        try:
+            if Defect.CALLBACK_POOL_RELEASE in self.ctx.defects:
+                self._retire(action)
+                self.ctx.event_pool.flush_in_callback(self.ctx.device.destroy_event)
+        finally:  # a device that refuses the call must not also lose the hand-off
+            self.completion_flag.set()
 
     # -- completion -------------------------------------------------------------------
     def completion(self) -> Gen[None]:

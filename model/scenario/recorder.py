@@ -13,7 +13,7 @@ import itertools
 from collections.abc import Callable
 
 from model.core.context import CoreContext, Observer
-from model.core.pools import PoolStatistics
+from model.core.pools import InvariantError, PoolStatistics
 from model.core.queue import Action, DeferredQueue
 from model.core.semaphore import Semaphore
 from model.core.status import StatusCode
@@ -37,7 +37,6 @@ class Recorder(Observer):
         # True: execute start/end come from the device (set_work_times). False (hardware):
         # they are the host times at which the core issued and retired the action.
         self.device_times = True
-        self.last_seq = -1
         for actor, _, op in scenario.ops():
             self.record.ops[op.id] = OpResult(op.id, actor, op.op)
         for queue in scenario.queues:
@@ -45,8 +44,7 @@ class Recorder(Observer):
                 table[queue] = []
 
     def seq(self) -> int:
-        self.last_seq = next(self._seq)
-        return self.last_seq
+        return next(self._seq)
 
     # -- host op bookkeeping ----------------------------------------------------------
     def op_started(self, op_id: str) -> None:
@@ -107,6 +105,23 @@ class Recorder(Observer):
         for name, stats in (("event", ctx.event_pool.statistics()),
                             ("timepoint", ctx.timepoint_pool.statistics())):
             self.record.pools[name] = pool_report(stats)
+
+    def check_conservation(self, ctx: CoreContext, live_events: int, live_streams: int) -> None:
+        """After teardown: invariants, pools back to zero use, device objects destroyed."""
+        problems = self.record.conservation_problems
+        try:
+            ctx.check_invariants()
+        except InvariantError as error:
+            problems.extend(str(error).split("; "))
+        self.set_pools(ctx)
+        for name, pool in self.record.pools.items():
+            if pool.in_use_at_end:
+                problems.append(f"{name} pool: {pool.in_use_at_end} objects still in use "
+                                "after teardown (a reference was leaked)")
+        if live_events:
+            problems.append(f"device: {live_events} events never destroyed")
+        if live_streams:
+            problems.append(f"device: {live_streams} streams never destroyed")
 
     def derive_flows(self) -> None:
         self.record.flows = derive_flows(self.scenario, self.record)

@@ -20,7 +20,6 @@ from typing import Any
 from model.core.context import CoreContext, CoreSettings, Observer
 from model.core.defects import Defect
 from model.core.effects import Gen
-from model.core.pools import InvariantError
 from model.scenario.actors import Actor
 from model.scenario.record import RunRecord
 from model.scenario.recorder import Recorder
@@ -120,20 +119,8 @@ class SimRun:
         yield from self.platform.drive(self.ctx.close())
 
     def _check_conservation(self) -> None:
-        problems = self.record.conservation_problems
-        try:
-            self.ctx.check_invariants()
-        except InvariantError as error:
-            problems.extend(str(error).split("; "))
-        self.recorder.set_pools(self.ctx)
-        for name, pool in self.record.pools.items():
-            if pool.in_use_at_end:
-                problems.append(f"{name} pool: {pool.in_use_at_end} objects still in use "
-                                "after teardown (a reference was leaked)")
-        if self.device.live_events:
-            problems.append(f"device: {self.device.live_events} events never destroyed")
-        if self.device.live_streams:
-            problems.append(f"device: {self.device.live_streams} streams never destroyed")
+        self.recorder.check_conservation(self.ctx, self.device.live_events,
+                                         self.device.live_streams)
 
 
 def run_sim(scenario: Scenario, seed: int = 0, defects: Iterable[Defect] = (),
