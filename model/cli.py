@@ -122,6 +122,9 @@ def cmd_run(argv: list[str]) -> int:
         print(json.dumps(report, indent=2))
     else:
         print(format_summary(report))
+        if args.backend == "hip" and args.hip_runtime == "cpu":
+            print("note: the HIP backend ran over hipsem's CPU runtime, a test vehicle "
+                  "(not a GPU); --hip-runtime rocm uses a real ROCm install")
         if args.trace:
             print(f"trace: {args.trace} (open in https://ui.perfetto.dev)")
     return EXIT_OK if report["ok"] else EXIT_VIOLATIONS
