@@ -132,5 +132,6 @@ def format_summary(report: dict[str, Any]) -> str:
     if report["pools"]:
         lines.append("pools:")
         lines.extend(_pool_line(n, p) for n, p in report["pools"].items())
-    lines.append(f"simulated time: {report['sim_time_us']} us")
+    clock = "simulated time" if report["backend"] == "sim" else "run time (host clock)"
+    lines.append(f"{clock}: {report['sim_time_us']} us")
     return "\n".join(lines)
