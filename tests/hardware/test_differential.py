@@ -51,3 +51,25 @@ def test_compare_flags_a_disagreement(hip_runtime: RuntimeInfo) -> None:
     verdicts = {item: verdict for item, _, _, verdict in result.rows}
     assert verdicts["op x"] == "DISAGREE" and verdicts["semaphore S"] == "DISAGREE"
     assert not result.ok
+
+
+def test_diff_command_exit_codes(hip_runtime: RuntimeInfo, capsys: pytest.CaptureFixture[str],
+                                 tmp_path: Path) -> None:
+    import json
+
+    from model.cli import main
+
+    runtime = ["--hip-runtime", hip_runtime.kind]
+    assert main(["diff", str(FILES[0]), "--json", *runtime]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["ok"] is True and report["scenarios"][0]["disagreements"] == 0
+    assert main(["diff", *runtime]) == 2
+    assert "give scenario files" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as stop:
+        main(["diff", "--generated", "-4"])
+    assert stop.value.code == 2
+    assert "-4" in capsys.readouterr().err
+    bad = tmp_path / "bad.json"
+    bad.write_text("[]")
+    assert main(["diff", str(bad), *runtime]) == 2
+    assert str(bad) in capsys.readouterr().err
