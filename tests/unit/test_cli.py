@@ -33,7 +33,17 @@ def test_every_example_passes_and_writes_a_valid_trace(
     assert trace_problems(document) == []
     tracks = {e["args"]["name"] for e in document["traceEvents"] if e.get("ph") == "M"
               and e.get("name") == "thread_name"}
-    assert "host-function thread" in tracks or "tiny" in path.stem or tracks
+    scenario = json.loads(path.read_text())
+    callback = scenario.get("settings", {}).get("completion", "callback") == "callback"
+    executes = [op for ops in scenario["actors"].values() for op in ops
+                if op["op"] == "execute"]
+    ran = {op["queue"] for op in executes if report["ops"][op["id"]]["status"] == "OK"}
+    expected = ran | set(scenario["actors"]) | ({"host-function thread"} if callback else set())
+    assert expected <= tracks
+    counters = {e["name"] for e in document["traceEvents"] if e.get("ph") == "C"}
+    assert counters == set(scenario["semaphores"])
+    starts = [e for e in document["traceEvents"] if e.get("ph") == "s"]
+    assert starts, "every example has a wait released by a signal: a flow arrow"
 
 
 def test_human_summary_and_exit_1_on_a_seeded_defect(capsys: pytest.CaptureFixture[str]) -> None:
