@@ -38,7 +38,7 @@ class Budget:
 
 BUDGETS = {
     "dev": Budget(examples=25, seeds_per_case=2, defect_examples=2000, state_machine_steps=20),
-    "ci": Budget(examples=100, seeds_per_case=3, defect_examples=3000, state_machine_steps=30),
+    "ci": Budget(examples=300, seeds_per_case=3, defect_examples=3000, state_machine_steps=30),
     "thorough": Budget(examples=10_000, seeds_per_case=4, defect_examples=20_000,
                        state_machine_steps=60),
 }
