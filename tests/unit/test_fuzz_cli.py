@@ -1,0 +1,63 @@
+"""`hipsem fuzz`: catalogue, clean campaign, a seeded defect found, saved and replayed."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from model.cli import main
+from model.core.defects import Defect
+from model.scenario.trace import trace_problems
+
+
+def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_list_defects_names_the_whole_catalogue(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "fuzz", "--list-defects")
+    assert code == 0
+    assert all(d.value in out for d in Defect)
+
+
+def test_clean_core_campaign_finds_nothing(tmp_path: Path,
+                                          capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "fuzz", "--examples", "150", "--json",
+                       "--save-failures", str(tmp_path))
+    summary = json.loads(out)
+    assert code == 0
+    assert summary["examples"] == 150 and summary["failures"] == []
+    assert summary["seconds"] > 0
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_seeded_defect_is_found_saved_and_replayed(tmp_path: Path,
+                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "fuzz", "--defect", "lifo-ready", "--examples", "3000",
+                       "--json", "--save-failures", str(tmp_path))
+    assert code == 1
+    failure = json.loads(out)["failures"][0]
+    assert failure["property"] == "fifo"
+    saved = Path(failure["scenario_file"])
+    assert saved.exists() and failure["replays"] is True
+    assert trace_problems(json.loads(Path(failure["trace_file"]).read_text())) == []
+    code, out, _ = run(capsys, "run", str(saved), "--json")
+    assert code == 1
+    assert "fifo" in {v["property"] for v in json.loads(out)["violations"]}
+    code, _, _ = run(capsys, "run", str(saved), "--json", "--defect", "fresh-event-wait")
+    assert code == 0, "the same file without its defect runs clean"
+
+
+@pytest.mark.parametrize(("argv", "expected"), [
+    (["--examples", "-1"], "--examples"),
+    (["--defect", "no-such-bug"], "no-such-bug"),
+    (["--seed", "x"], "--seed"),
+])
+def test_bad_arguments_exit_2(argv: list[str], expected: str,
+                              capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = run(capsys, "fuzz", *argv)
+    assert code == 2 and expected in err and "Traceback" not in err
