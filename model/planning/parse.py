@@ -24,7 +24,8 @@ from pathlib import Path
 from typing import Any
 
 from model.core.status import InvalidArgumentError, StatusCode
-from model.planning.validate import Checker, WorkloadError, key_path
+from model.fielderrors import key_path
+from model.planning.validate import Checker, WorkloadError
 from model.planning.workload import (
     ArrivalKind,
     Arrivals,

@@ -12,57 +12,19 @@ from __future__ import annotations
 
 import json
 import math
-import re
 from collections.abc import Iterable
 from typing import Any, NoReturn
 
-from model.core.status import InvalidArgumentError, StatusCode
+from model.core.status import StatusCode
+from model.fielderrors import PLAIN_NAME, FieldError, key_path, show
 
-_PLAIN = re.compile(r"[A-Za-z_][A-Za-z0-9_\-]*\Z")
 
-
-class WorkloadError(InvalidArgumentError):
+class WorkloadError(FieldError):
     """A workload file, trace or planning option is invalid.
 
     `source` is the file (or `<memory>`, `<command line>`), `path` the field path ("" for
     the document), `problem` what is wrong and what was expected.
     """
-
-    def __init__(self, source: str, path: str, problem: str,
-                 code: StatusCode | None = None) -> None:
-        where = f"{source}: {path}" if path else source
-        super().__init__(f"{where}: {problem}", code)
-        self.source = source
-        self.path = path
-        self.problem = problem
-
-
-def key_path(path: str, key: str) -> str:
-    """`path` extended by an object key (quoted unless it is a plain name)."""
-    if not _PLAIN.match(key):
-        return f"{path}[{json.dumps(key)}]"
-    return f"{path}.{key}" if path else key
-
-
-def show(value: Any) -> str:
-    """A short rendering of a bad value with its JSON type."""
-    try:
-        text = json.dumps(value, allow_nan=False)
-    except (TypeError, ValueError):
-        text = repr(value)
-    if len(text) > 60:
-        text = text[:57] + "..."
-    return f"{text} ({_type_name(value)})"
-
-
-_TYPES: list[tuple[type | tuple[type, ...], str]] = [
-    (bool, "boolean"), (int, "integer"), (float, "number"), (str, "string"),
-    ((list, tuple), "array"), (dict, "object"), (type(None), "null"),
-]
-
-
-def _type_name(value: Any) -> str:
-    return next((n for t, n in _TYPES if isinstance(value, t)), type(value).__name__)
 
 
 def _is_number(value: Any) -> bool:
@@ -101,7 +63,7 @@ class Checker:
         if not isinstance(value, dict) or not value:
             self.expect(path, value, f"a non-empty object mapping names to {what}")
         for k in value:
-            if not _PLAIN.match(k):
+            if not PLAIN_NAME.match(k):
                 self.fail(key_path(path, k), "a name must match [A-Za-z_][A-Za-z0-9_-]*")
         return value
 
@@ -116,7 +78,7 @@ class Checker:
         return value
 
     def name(self, value: Any, path: str) -> str:
-        if not isinstance(value, str) or not _PLAIN.match(value):
+        if not isinstance(value, str) or not PLAIN_NAME.match(value):
             self.expect(path, value, "a name matching [A-Za-z_][A-Za-z0-9_-]*")
         return value
 

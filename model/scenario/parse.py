@@ -22,12 +22,15 @@ import dataclasses
 import json
 import math
 import os
-import re
 from collections.abc import Callable, Iterable
 from typing import Any, NoReturn
 
 from model.core.defects import Defect
 from model.core.status import InvalidArgumentError, StatusCode
+from model.fielderrors import FieldError
+from model.fielderrors import index_path as _index
+from model.fielderrors import key_path as _key
+from model.fielderrors import show as _show
 from model.scenario.types import (
     FORMAT,
     MAX_VALUE,
@@ -49,70 +52,15 @@ from model.sim.timing import Timing
 __all__ = ["ScenarioError", "load_scenario", "parse_scenario", "scenario_to_json"]
 
 _INT32_MAX = 2**31 - 1
-_IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_\-]*\Z")
 
 
-class ScenarioError(InvalidArgumentError):
+class ScenarioError(FieldError):
     """A scenario file (or object) is not a valid `hipsem/scenario-1` scenario.
 
     `source` is the file name (or `<memory>`), `path` the JSON field path ("" for the
     document itself). `code` is INVALID_ARGUMENT, or OUT_OF_RANGE for a value outside its
     range or a non-increasing signal, or NOT_FOUND for a file that cannot be read.
     """
-
-    def __init__(
-        self, source: str, path: str, problem: str, code: StatusCode | None = None
-    ) -> None:
-        where = f"{source}: {path}" if path else source
-        super().__init__(f"{where}: {problem}", code)
-        self.source = source
-        self.path = path
-        self.problem = problem
-
-
-# --------------------------------------------------------------------------- paths
-
-
-def _key(path: str, key: str) -> str:
-    """Append an object key to a field path, quoting keys that are not plain names."""
-    if not _IDENT.match(key):
-        return f"{path}[{json.dumps(key)}]"
-    return f"{path}.{key}" if path else key
-
-
-def _index(path: str, i: int) -> str:
-    return f"{path}[{i}]"
-
-
-def _show(value: Any) -> str:
-    """The offending value as JSON text (short), with its JSON type."""
-    text = json.dumps(value) if _jsonable(value) else repr(value)
-    if len(text) > 60:
-        text = text[:57] + "..."
-    return f"{text} ({_json_type(value)})"
-
-
-def _jsonable(value: Any) -> bool:
-    try:
-        json.dumps(value, allow_nan=False)
-    except (TypeError, ValueError):
-        return False
-    return True
-
-
-_TYPE_NAMES: list[tuple[type | tuple[type, ...], str]] = [
-    (bool, "boolean"),
-    (int, "integer"),
-    (float, "number"),
-    (str, "string"),
-    ((list, tuple), "array"),
-    (dict, "object"),
-    (type(None), "null"),
-]
-
-
-def _json_type(value: Any) -> str:
-    return next((name for t, name in _TYPE_NAMES if isinstance(value, t)), type(value).__name__)
 
 
 # --------------------------------------------------------------------------- JSON decoding
