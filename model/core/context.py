@@ -113,7 +113,7 @@ class CoreContext:
             except InvariantError as error:
                 problems.append(str(error))
         for sem in self.semaphores.values():
-            problems += sem.check_invariants()
+            problems += sem.invariant_problems()
         for queue in self.queues.values():
             problems += queue.invariant_problems()
         if problems:

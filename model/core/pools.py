@@ -172,7 +172,7 @@ class EventPool:
             problems.append("event pool: a free event has refs > 0")
         if len({id(e) for e in self._free}) != len(self._free):
             problems.append("event pool: an event is in the free list twice")
-        _raise_if(problems)
+        raise_if(problems)
 
 
 def _common_problems(name: str, s: PoolStatistics, doomed: int) -> list[str]:
@@ -190,7 +190,8 @@ def _common_problems(name: str, s: PoolStatistics, doomed: int) -> list[str]:
     return problems
 
 
-def _raise_if(problems: list[str]) -> None:
+def raise_if(problems: list[str]) -> None:
+    """Raise InvariantError listing `problems`, if there are any."""
     if problems:
         raise InvariantError("; ".join(problems))
 
@@ -249,4 +250,4 @@ class TimepointPool:
         return self._n.snapshot(self.capacity, len(self._free))
 
     def check_invariants(self) -> None:
-        _raise_if(_common_problems("timepoint pool", self.statistics(), 0))
+        raise_if(_common_problems("timepoint pool", self.statistics(), 0))

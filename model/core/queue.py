@@ -43,7 +43,7 @@ from typing import TYPE_CHECKING, Any
 
 from model.core.defects import Defect
 from model.core.effects import Call, Flag, Gen, WaitFor
-from model.core.pools import PooledEvent, Timepoint
+from model.core.pools import PooledEvent, Timepoint, raise_if
 from model.core.semaphore import FAILURE_ONLY, Semaphore, check_value
 from model.core.status import OutOfRangeError, StatusCode
 from model.device import WorkItem
@@ -429,6 +429,10 @@ class DeferredQueue:
             len(self._in_flight) + (self._issuing is not None),
             f[ActionState.COMPLETED], f[ActionState.FAILED], f[ActionState.CANCELLED],
         )
+
+    def check_invariants(self) -> None:
+        """Raise InvariantError listing every broken invariant of this queue."""
+        raise_if(self.invariant_problems())
 
     def invariant_problems(self) -> list[str]:
         s = self.statistics()

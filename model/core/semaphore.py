@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING
 
 from model.core.defects import Defect
 from model.core.effects import Call, Deadline, Flag, Gen, WaitFor, Yield
-from model.core.pools import PooledEvent, Timepoint
+from model.core.pools import PooledEvent, Timepoint, raise_if
 from model.core.status import (
     InvalidArgumentError,
     OutOfRangeError,
@@ -168,7 +168,11 @@ class Semaphore:
             if tp.notify is not None:
                 tp.notify()
 
-    def check_invariants(self) -> list[str]:
+    def check_invariants(self) -> None:
+        """Raise InvariantError listing every broken invariant of this semaphore."""
+        raise_if(self.invariant_problems())
+
+    def invariant_problems(self) -> list[str]:
         problems = []
         values = [t.value for t in self._signals]
         if values != sorted(values) or any(v <= self.value for v in values):

@@ -139,3 +139,22 @@ def test_failure_fails_a_parked_action_whose_failed_wait_was_already_reached() -
     ]}, {"A": 0, "B": 0})
     rec = run_sim(sc, 0)
     assert rec.ops["x"].status == "DATA_LOSS"
+
+
+def test_queue_and_semaphore_invariant_checks_raise_on_corruption() -> None:
+    import pytest
+
+    from model.core.pools import InvariantError
+
+    sc = scenario({"main": [execute("x", signal={"S": 1})]}, {"S": 0})
+    run = SimRun(sc, 0)
+    run.run()
+    queue, sem = run.ctx.queues["q0"], run.ctx.semaphores["S"]
+    queue.check_invariants()
+    sem.check_invariants()
+    queue._submitted += 1  # an action that vanished
+    with pytest.raises(InvariantError, match="1 accounted|accounted for"):
+        queue.check_invariants()
+    sem.value = -1
+    with pytest.raises(InvariantError, match="out of range"):
+        sem.check_invariants()
