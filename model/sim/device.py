@@ -169,9 +169,16 @@ class SimEvent:
 class SimDevice:
     """The simulated HIP runtime (see the module docstring for the rules it models)."""
 
-    def __init__(self, env: SeededEnvironment, timing: Timing | None = None) -> None:
+    def __init__(self, env: SeededEnvironment, timing: Timing | None = None, *,
+                 record: bool = True) -> None:
         self.env = env
         self.timing = timing if timing is not None else Timing()
+        # False: keep no per-work observation (spans, work_times, stream_order stay
+        # empty); the simulation itself is unchanged. Capacity planning uses it.
+        self.record = record
+        t = self.timing
+        self._callback_latency_us = float(t.callback_latency_us)
+        self._host_function_us = float(t.host_function_us)
         # Rule 6 accounting.
         self.host_function_api_calls = 0
         self.host_function_api_call_log: list[str] = []
@@ -215,7 +222,8 @@ class SimDevice:
 
     def create_stream(self, label: str = "") -> SimStream:
         """hipStreamCreate. Labels are unique: a repeated one gets a "#<n>" suffix."""
-        self._api(f"create_stream({label!r})")
+        if self._host_context is not None:
+            self._api(f"create_stream({label!r})")
         n = self.streams_created
         name = label or f"stream{n}"
         if name in self.stream_order:
@@ -229,7 +237,8 @@ class SimDevice:
 
     def destroy_stream(self, stream: SimStream) -> None:
         """hipStreamDestroy of an idle stream; raises `DeviceError` if it would block."""
-        self._api(f"destroy_stream({_label(stream)})")
+        if self._host_context is not None:
+            self._api(f"destroy_stream({_label(stream)})")
         s = self._stream(stream)
         if s.pending:
             raise DeviceError(
@@ -242,7 +251,8 @@ class SimDevice:
     def destroy_stream_async(self, stream: SimStream) -> simpy.Event:
         """hipStreamDestroy: the returned event fires once the queued work is done and
         the stream is destroyed (rule 8). The stream accepts no commands meanwhile."""
-        self._api(f"destroy_stream({_label(stream)})")
+        if self._host_context is not None:
+            self._api(f"destroy_stream({_label(stream)})")
         s = self._stream(stream)
         s.state = "closing"
         done = self.env.event()
@@ -251,7 +261,8 @@ class SimDevice:
 
     def launch_work(self, stream: SimStream, work: WorkItem) -> None:
         """Enqueue `work.duration_us` of device work (rule 7)."""
-        self._api(f"launch_work({_label(stream)}, {work.tag})")
+        if self._host_context is not None:
+            self._api(f"launch_work({_label(stream)}, {work.tag})")
         s = self._stream(stream)
         d = work.duration_us
         if not (math.isfinite(d) and d >= 0):
@@ -260,7 +271,8 @@ class SimDevice:
 
     def launch_host_func(self, stream: SimStream, fn: Callable[[], None]) -> None:
         """hipLaunchHostFunc (rule 5)."""
-        self._api(f"launch_host_func({_label(stream)}, {_fn_name(fn)})")
+        if self._host_context is not None:
+            self._api(f"launch_host_func({_label(stream)}, {_fn_name(fn)})")
         s = self._stream(stream)
         if not callable(fn):
             raise InvalidArgumentError(f"launch_host_func: {fn!r} is not callable")
@@ -270,20 +282,23 @@ class SimDevice:
 
     def create_event(self) -> SimEvent:
         """hipEventCreate: a new event is never recorded (rule 2)."""
-        self._api("create_event()")
+        if self._host_context is not None:
+            self._api("create_event()")
         self.events_created += 1
         return SimEvent(f"e{self.events_created}")
 
     def destroy_event(self, event: SimEvent) -> None:
         """hipEventDestroy: returns at once; enqueued markers still complete (rule 4)."""
-        self._api(f"destroy_event({_name(event)})")
+        if self._host_context is not None:
+            self._api(f"destroy_event({_name(event)})")
         e = self._event(event)
         e.destroyed = True
         self.events_destroyed += 1
 
     def record_event(self, event: SimEvent, stream: SimStream) -> None:
         """hipEventRecord: a new marker at the tail of `stream` (rule 1)."""
-        self._api(f"record_event({_name(event)}, {_label(stream)})")
+        if self._host_context is not None:
+            self._api(f"record_event({_name(event)}, {_label(stream)})")
         e = self._event(event)
         s = self._stream(stream)
         e.records += 1
@@ -292,7 +307,8 @@ class SimDevice:
 
     def stream_wait_event(self, stream: SimStream, event: SimEvent) -> None:
         """hipStreamWaitEvent: waits for the current marker (rule 3); none: no-op (rule 2)."""
-        self._api(f"stream_wait_event({_label(stream)}, {_name(event)})")
+        if self._host_context is not None:
+            self._api(f"stream_wait_event({_label(stream)}, {_name(event)})")
         e = self._event(event)
         s = self._stream(stream)
         if e.marker is not None:
@@ -300,13 +316,15 @@ class SimDevice:
 
     def query_event(self, event: SimEvent) -> bool:
         """hipEventQuery: True when the current record is done, or there is none."""
-        self._api(f"query_event({_name(event)})")
+        if self._host_context is not None:
+            self._api(f"query_event({_name(event)})")
         e = self._event(event)
         return e.marker is None or e.marker.completed
 
     def synchronize_event(self, event: SimEvent) -> None:
         """hipEventSynchronize of a complete event; raises `DeviceError` if it would block."""
-        self._api(f"synchronize_event({_name(event)})")
+        if self._host_context is not None:
+            self._api(f"synchronize_event({_name(event)})")
         e = self._event(event)
         if e.marker is not None and not e.marker.completed:
             where = " inside a host function (a hang in HIP)" if self.in_host_function else ""
@@ -318,7 +336,8 @@ class SimDevice:
     def synchronize_event_async(self, event: SimEvent) -> simpy.Event:
         """hipEventSynchronize: the returned event fires when the current record is done
         (at once if never recorded), rounded up to the spin granularity `sync_poll_us`."""
-        self._api(f"synchronize_event({_name(event)})")
+        if self._host_context is not None:
+            self._api(f"synchronize_event({_name(event)})")
         e = self._event(event)
         if e.marker is None or e.marker.completed:
             done: simpy.Event = self.env.event()
@@ -329,7 +348,7 @@ class SimDevice:
     # ---------------------------------------------------------------- processes
 
     def _run_stream(self, s: SimStream) -> Generator[simpy.Event, Any, None]:
-        env = self.env
+        env, record = self.env, self.record
         while True:
             cmd: _Command = s.commands.pop() if s.commands else (
                 yield from s.commands.take())
@@ -340,15 +359,17 @@ class SimDevice:
                 return
             if isinstance(cmd, _Work):
                 tag, start = cmd.item.tag, env.now
-                self.stream_order[s.label].append(tag)
+                if record:
+                    self.stream_order[s.label].append(tag)
                 if self.on_work_start is not None:
                     self.on_work_start(tag, s.label, start)
                 if cmd.item.duration_us > 0:
                     yield env.timeout(cmd.item.duration_us)
-                self.work_times[tag] = (start, env.now)
-                self.spans.append(
-                    Span(s.label, tag, start, env.now, {"duration_us": cmd.item.duration_us})
-                )
+                if record:
+                    self.work_times[tag] = (start, env.now)
+                    self.spans.append(
+                        Span(s.label, tag, start, env.now, {"duration_us": cmd.item.duration_us})
+                    )
                 if self.on_work_end is not None:
                     self.on_work_end(tag, s.label, env.now)
             elif isinstance(cmd, _Record):
@@ -357,9 +378,11 @@ class SimDevice:
                 if not cmd.marker.completed:
                     start = env.now
                     yield cmd.marker.done
-                    self.spans.append(Span(s.label, f"wait {cmd.marker.name}", start, env.now))
+                    if record:
+                        self.spans.append(
+                            Span(s.label, f"wait {cmd.marker.name}", start, env.now))
             else:  # _HostFn
-                yield env.timeout(self.timing.cost("callback_latency", env.rng))
+                yield env.timeout(self._jittered(self._callback_latency_us))
                 returned = env.event()
                 self._host_queue.put(_HostCall(cmd.fn, s.label, returned))
                 yield returned
@@ -381,16 +404,17 @@ class SimDevice:
                 )
             finally:
                 self._host_context = None
-            yield env.timeout(self.timing.cost("host_function", env.rng))
-            self.spans.append(
-                Span(
-                    HOST_FUNCTION_TRACK,
-                    f"host function ({call.stream})",
-                    start,
-                    env.now,
-                    {"stream": call.stream, "fn": _fn_name(call.fn)},
+            yield env.timeout(self._jittered(self._host_function_us))
+            if self.record:
+                self.spans.append(
+                    Span(
+                        HOST_FUNCTION_TRACK,
+                        f"host function ({call.stream})",
+                        start,
+                        env.now,
+                        {"stream": call.stream, "fn": _fn_name(call.fn)},
+                    )
                 )
-            )
             call.done.succeed()
 
     def _synchronize(self, marker: _Marker) -> Generator[simpy.Event, Any, None]:
@@ -404,6 +428,13 @@ class SimDevice:
                 yield self.env.timeout(late)
 
     # ---------------------------------------------------------------- helpers
+
+    def _jittered(self, base: float) -> float:
+        """`Timing.cost` of a plain operation whose base cost is `base` (same draws)."""
+        jitter = self.timing.jitter
+        if jitter == 0 or base == 0:
+            return base
+        return base * self.env.rng.uniform(1.0 - jitter, 1.0 + jitter)
 
     def _api(self, call: str) -> None:
         """Account a device call; from host-function context it is a violation (rule 6)."""
