@@ -79,6 +79,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--what-if", metavar="K=V[,K=V]", action="append", default=[],
                    help="a variant to compare: rate=, duration=, burst=, latency= "
                    "(multipliers), queues= (count), completion=callback|thread; repeatable")
+    p.add_argument("--exact-calls", action="store_true",
+                   help="charge every device call as its own simulated step (slower; by "
+                   "default consecutive calls are charged as one, see docs/planning.md)")
     p.add_argument("--out", type=Path, metavar="DIR", help="write plan.json, plan.csv, plots")
     p.add_argument("--no-plots", action="store_true", help="with --out: skip the PNG plots")
     p.add_argument("--json", action="store_true", help="print the JSON report, not tables")
@@ -116,6 +119,7 @@ def sweep_spec(args: argparse.Namespace, plan: PlanDefaults) -> tuple[SweepSpec,
                      lambda v, n: c.integer(v, n, 0, 2**63 - 1)),
         jobs=_option(c, "--jobs", args.jobs, default_jobs(), int,
                      lambda v, n: c.integer(v, n, 1, 1024)),
+        coalesce_calls=not getattr(args, "exact_calls", False),
     )
     if spec.warmup_s >= spec.duration_s:
         c.fail("--warmup-s", f"warm-up {spec.warmup_s} s must be shorter than the run "

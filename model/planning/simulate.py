@@ -21,6 +21,11 @@ generators seeded from (seed, process name)); what is submitted does not depend 
 capacity (common random numbers); the core's own invariants
 (`ctx.check_invariants`) hold at the end, or the run raises `InvariantError`; the device
 keeps no per-work observation (spans, work times, stream orders), so memory stays bounded.
+
+Modelling approximation (`coalesce_calls`, on by default here and nowhere else): a host
+thread's consecutive non-blocking device calls are charged as one timeout of their summed
+cost (`SimPlatform`); docs/planning.md measures its effect.
+`coalesce_calls=False` simulates every call separately, as `hipsem run` does.
 """
 
 from __future__ import annotations
@@ -90,41 +95,17 @@ def backlogged(unfinished: int, actions: int) -> bool:
     return unfinished > 100 and unfinished > 0.05 * actions
 
 
-class _Discard(list[Any]):
-    """A list that keeps nothing (device observation not needed for planning)."""
-
-    def append(self, item: Any) -> None:
-        pass
-
-
-class _DiscardTimes(dict[str, Any]):
-    def __setitem__(self, key: str, value: Any) -> None:
-        pass
-
-
-class _DiscardOrders(dict[str, list[str]]):
-    def __setitem__(self, key: str, value: list[str]) -> None:
-        super().__setitem__(key, _Discard())
-
-
-def quiet_device(device: SimDevice) -> None:
-    """Stop `device` from recording per-work spans, times and stream orders."""
-    device.spans = _Discard()
-    device.work_times = _DiscardTimes()
-    device.stream_order = _DiscardOrders()
-
-
 class PlanningRun:
     """The simulation of one (workload, capacity, seed); see the module docstring."""
 
-    def __init__(self, workload: Workload, capacity: int, seed: int) -> None:
+    def __init__(self, workload: Workload, capacity: int, seed: int,
+                 coalesce_calls: bool = True) -> None:
         self.workload = workload
         self.capacity = capacity
         self.seed = seed
         self.env = SeededEnvironment(seed)
-        self.device = SimDevice(self.env, workload.timing)
-        quiet_device(self.device)
-        self.platform = SimPlatform(self.env, self.device)
+        self.device = SimDevice(self.env, workload.timing, record=False)
+        self.platform = SimPlatform(self.env, self.device, coalesce_calls=coalesce_calls)
         settings = CoreSettings(capacity, capacity, workload.max_wait_events,
                                 workload.completion.value)
         self.ctx = CoreContext(self.device, settings)
@@ -306,9 +287,9 @@ class _Submitter:
 
 
 def simulate(workload: Workload, capacity: int, seed: int, duration_s: float,
-             warmup_s: float = 0.0) -> RunResult:
+             warmup_s: float = 0.0, coalesce_calls: bool = True) -> RunResult:
     """Run `workload` once with both pools at `capacity` (see the module docstring)."""
-    result = PlanningRun(workload, capacity, seed).run(duration_s, warmup_s)
+    result = PlanningRun(workload, capacity, seed, coalesce_calls).run(duration_s, warmup_s)
     log.debug("run capacity=%d seed=%d: %d acquisitions in %.2fs", capacity, seed,
               result.acquisitions, result.wall_s)
     return result

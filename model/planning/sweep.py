@@ -34,6 +34,7 @@ class SweepSpec:
     warmup_s: float = 0.0
     seed: int = 0
     jobs: int = 1
+    coalesce_calls: bool = True  # the modelling approximation of `simulate` (planning.md)
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,7 +56,7 @@ def _install(workloads: Sequence[Workload]) -> None:
 def _run(job: Job, spec: SweepSpec) -> tuple[Job, RunResult]:
     workload = _installed[job.variant]
     return job, simulate(workload, job.capacity, spec.seed + job.replication, spec.duration_s,
-                         spec.warmup_s)
+                         spec.warmup_s, spec.coalesce_calls)
 
 
 def default_jobs() -> int:

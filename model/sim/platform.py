@@ -11,6 +11,19 @@ of a SimPy process. The platform interprets the core's effects (`model.core.effe
   HostOp   charge one `host_op` cost (a semaphore signal, query or execute call).
   Sleep    wait the given simulated time.
 
+With `coalesce_calls=True` (an opt-in modelling approximation, used by capacity planning
+only) a non-blocking `Call` is charged and made as usual, but the non-blocking calls that
+follow it at once in the same generator take effect right after it, with no simulated time
+between them, and their summed cost is charged as ONE timeout afterwards (before the
+generator's next other effect, or before a `record_event` or `launch_host_func`, which
+thus take effect exactly when they would without coalescing); create_event and
+destroy_event are still charged in place, before they take effect. In callback mode a
+worker's issue (launch, record, stream wait, host function) becomes three timeouts
+instead of four, the callback stream's wait taking effect its cost (≈ 2 µs) early; an
+action with k bound waits saves k more. It hides the call-level interleavings
+between host threads that the property suite and `hipsem run` explore, so it is off by
+default.
+
 SimPy runs one process at a time and switches only at a `yield`, so the core's monitor
 rule (one entry at a time) holds without a lock. Time unit: microseconds.
 """
@@ -35,13 +48,24 @@ _BLOCKING = {
     "destroy_stream": "destroy_stream_async",
 }
 
+# With coalesce_calls, still charged in place (before the call, as in `drive`): planning
+# measures the time pools spend creating and destroying events (instrument.py).
+_SOLO = frozenset({"create_event", "destroy_event"})
+# With coalesce_calls, the chain's deferred cost is charged before these calls, so that
+# they take effect when they would without coalescing: a record is followed by the
+# publication of its event (a timepoint acquired), and a host function's start decides
+# when the completion loop retires the action (its event and timepoints released).
+_FLUSH = frozenset({"record_event", "launch_host_func"})
+
 
 class SimPlatform:
     """Executes core effects in a `SeededEnvironment` against a `SimDevice`."""
 
-    def __init__(self, env: SeededEnvironment, device: SimDevice) -> None:
+    def __init__(self, env: SeededEnvironment, device: SimDevice, *,
+                 coalesce_calls: bool = False) -> None:
         self.env = env
         self.device = device
+        self.coalesce_calls = coalesce_calls
         self.timing = device.timing
         self._base = {op: float(getattr(self.timing, f"{op}_us")) for op in OPS}
 
@@ -55,6 +79,8 @@ class SimPlatform:
         Device calls and already-set flags, the common effects, are handled inline (this
         loop is the simulation's hot path); the others go through `perform`.
         """
+        if self.coalesce_calls:
+            return (yield from self._drive_coalesced(gen))
         env, device, cost, blocking = self.env, self.device, self.cost, _BLOCKING
         send = gen.send
         answer: Any = None
@@ -71,6 +97,55 @@ class SimPlatform:
                 else:
                     yield getattr(device, wait_for)(*effect.args)
                     answer = None
+            elif type(effect) is WaitFor and effect.flag.is_set:
+                answer = True
+            else:
+                answer = yield from self.perform(effect)
+
+    def _drive_coalesced(self, gen: Gen[T]) -> SimGen[T]:
+        """`drive` with the calls that follow a non-blocking call charged as one timeout
+        (see the module docstring)."""
+        env, device, cost, blocking = self.env, self.device, self.cost, _BLOCKING
+        send = gen.send
+        answer: Any = None
+        effect: Any = None
+        pending = False  # `effect` was received and is not handled yet
+        while True:
+            if not pending:
+                try:
+                    effect = send(answer)
+                except StopIteration as stop:
+                    return stop.value  # type: ignore[no-any-return]
+            pending = False
+            if type(effect) is Call and effect.name not in blocking:
+                # The first call as in `drive`: its cost, then its effect.
+                yield simpy.Timeout(env, cost(effect.name))
+                answer = getattr(device, effect.name)(*effect.args)
+                total = 0.0
+                while True:  # the calls right after it: made now, charged afterwards
+                    try:
+                        effect = send(answer)
+                    except StopIteration as stop:
+                        if total:
+                            yield simpy.Timeout(env, total)
+                        return stop.value  # type: ignore[no-any-return]
+                    if type(effect) is not Call or effect.name in blocking:
+                        pending = True
+                        break
+                    if effect.name in _SOLO:  # charged in place, before it takes effect
+                        yield simpy.Timeout(env, cost(effect.name))
+                    elif effect.name in _FLUSH:  # the chain so far, then this call
+                        yield simpy.Timeout(env, total + cost(effect.name))
+                        total = 0.0
+                    else:
+                        total += cost(effect.name)
+                    answer = getattr(device, effect.name)(*effect.args)
+                if total:
+                    yield simpy.Timeout(env, total)
+            elif type(effect) is Call:
+                yield simpy.Timeout(env, cost(effect.name))
+                yield getattr(device, blocking[effect.name])(*effect.args)
+                answer = None
             elif type(effect) is WaitFor and effect.flag.is_set:
                 answer = True
             else:
