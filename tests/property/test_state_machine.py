@@ -2,8 +2,10 @@
 compares it with a simple reference model of timeline semaphores.
 
 The model: each semaphore has a value (the max of everything applied) and a failed flag;
-each submitted execute is pending, done or failed. At quiescence (`settle`), the model's
-fixpoint decides every action: a pending action with a failed wait semaphore fails and
+each submitted execute is pending, done or failed. An action the core has made ready is
+*committed* (observed after every step): it completes whatever fails afterwards. At
+quiescence (`settle`), the model's fixpoint decides every other action: a pending action
+with a failed wait semaphore fails and
 fails its signal semaphores; one whose waits are all reached completes and applies its
 signals (max, never on a failed semaphore). Failures are injected only at quiescence, so
 the model is exact there. `check_invariants()` of the core runs after every step, and
@@ -39,6 +41,10 @@ class _Model:
     failed: set[str] = field(default_factory=set)
     actions: dict[str, tuple[dict[str, int], dict[str, int]]] = field(default_factory=dict)
     state: dict[str, str] = field(default_factory=dict)  # pending / done / failed
+    # Actions the core made ready (waits reached or bound to a recorded producer event)
+    # before any of their wait semaphores failed: they run to completion whatever fails
+    # later. Observed after every step (the `track_committed` invariant).
+    committed: set[str] = field(default_factory=set)
 
     def settle(self) -> None:
         changed = True
@@ -49,11 +55,11 @@ class _Model:
                     changed = True
 
     def _step(self, ident: str, waits: dict[str, int], signals: dict[str, int]) -> bool:
-        if any(s in self.failed for s in waits):
+        if any(s in self.failed for s in waits) and ident not in self.committed:
             self.state[ident] = "failed"
             self.failed |= set(signals)
             return True
-        if all(self.value[s] >= v for s, v in waits.items()):
+        if ident in self.committed or all(self.value[s] >= v for s, v in waits.items()):
             self.state[ident] = "done"
             for s, v in signals.items():
                 if s not in self.failed:
@@ -63,6 +69,8 @@ class _Model:
 
 
 _STATES = {ActionState.COMPLETED: "done", ActionState.FAILED: "failed"}
+_COMMITTED = {ActionState.READY, ActionState.ISSUING, ActionState.IN_FLIGHT,
+              ActionState.COMPLETED}
 
 
 class TimelineMachine(RuleBasedStateMachine):
@@ -162,6 +170,12 @@ class TimelineMachine(RuleBasedStateMachine):
     @invariant()
     def core_invariants_hold(self) -> None:
         self.ctx.check_invariants()
+
+    @invariant()
+    def track_committed(self) -> None:
+        for ident, action in self.handles.items():
+            if action.state in _COMMITTED and self.model.state[ident] == "pending":
+                self.model.committed.add(ident)
 
     @invariant()
     def values_never_decrease(self) -> None:
