@@ -45,7 +45,7 @@ from model.core.defects import Defect
 from model.core.effects import Call, Flag, Gen, WaitFor
 from model.core.pools import PooledEvent, Timepoint, raise_if
 from model.core.semaphore import FAILURE_ONLY, Semaphore, check_value
-from model.core.status import OutOfRangeError, StatusCode
+from model.core.status import HipsemError, OutOfRangeError, StatusCode
 from model.device import WorkItem
 
 if TYPE_CHECKING:
@@ -154,7 +154,8 @@ class DeferredQueue:
                     f"does not increase its current value {sem.value}"
                 )
         if self._closing:
-            raise OutOfRangeError(f"queue {self.name!r} is shut down")
+            raise HipsemError(f"execute {ident!r}: queue {self.name!r} is shut down",
+                              StatusCode.FAILED_PRECONDITION)
         action = Action(ident, list(waits), list(signals), work)
         action.seq = self._submitted
         self._pending[action.seq] = action
