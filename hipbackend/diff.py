@@ -24,6 +24,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
+from model.argtypes import int_at_least
 from model.scenario.checker import check, expected_outcomes
 from model.scenario.parse import load_scenario
 from model.scenario.record import RunRecord
@@ -123,21 +124,12 @@ def _renamed(scenario: Scenario, name: str) -> Scenario:
     return replace(scenario, name=name)
 
 
-def _count(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {value}")
-    return value
-
-
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="hipsem diff", description=__doc__.splitlines()[0])
     p.add_argument("scenarios", nargs="*", type=Path, help="scenario files")
-    p.add_argument("--generated", type=_count, metavar="N", help="also N generated scenarios")
-    p.add_argument("--seed", type=_count, default=0)
+    p.add_argument("--generated", type=int_at_least("--generated"), metavar="N",
+                   help="also N generated scenarios")
+    p.add_argument("--seed", type=int_at_least("--seed"), default=0)
     p.add_argument("--hip-runtime", choices=["cpu", "rocm"], default="cpu")
     p.add_argument("--json", action="store_true")
     return p

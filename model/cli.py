@@ -23,6 +23,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from model.argtypes import defect, int_at_least
 from model.core.defects import Defect
 from model.core.status import HipsemError
 
@@ -39,35 +40,15 @@ class _Parser(argparse.ArgumentParser):
         raise UsageError(f"{self.prog}: {message}")
 
 
-def _int_arg(name: str) -> Callable[[str], int]:
-    def parse(text: str) -> int:
-        try:
-            value = int(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"{name} must be an integer, got {text!r}") from None
-        if value < 0:
-            raise argparse.ArgumentTypeError(f"{name} must be >= 0, got {value}")
-        return value
-
-    return parse
-
-
-def _defect_arg(text: str) -> Defect:
-    try:
-        return Defect.parse(text)
-    except HipsemError as error:
-        raise argparse.ArgumentTypeError(str(error)) from None
-
-
 def _run_parser() -> argparse.ArgumentParser:
     p = _Parser(prog="hipsem run", description="Run one scenario file, check it and report.")
     p.add_argument("scenario", help="scenario file (hipsem/scenario-1 JSON)")
     p.add_argument("--backend", choices=["sim", "hip"], default="sim")
     p.add_argument("--hip-runtime", choices=["cpu", "rocm"], default="cpu",
                    help="HIP runtime for --backend hip (cpu: the bundled CPU test vehicle)")
-    p.add_argument("--seed", type=_int_arg("--seed"), default=None,
+    p.add_argument("--seed", type=int_at_least("--seed"), default=None,
                    help="simulation seed (default: the scenario's replay seed, else 0)")
-    p.add_argument("--defect", type=_defect_arg, action="append", default=None,
+    p.add_argument("--defect", type=defect, action="append", default=None,
                    help="turn a seeded defect on (repeatable; see hipsem fuzz --list-defects)")
     p.add_argument("--json", action="store_true", help="print the report as one JSON object")
     p.add_argument("--trace", type=Path, help="write a Chrome/Perfetto trace JSON here")

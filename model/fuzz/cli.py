@@ -28,8 +28,8 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from model.argtypes import defect, int_at_least
 from model.core.defects import DESCRIPTIONS, Defect
-from model.core.status import HipsemError
 from model.fuzz.campaign import CampaignConfig, CampaignResult, Failure, run_campaign
 from model.fuzz.campaign import Progress as CampaignProgress
 from model.fuzz.replay import REPLAY_HAS_TIMING, Saved, save_failure
@@ -48,42 +48,22 @@ class _Parser(argparse.ArgumentParser):
         raise UsageError(f"{self.prog}: error: {message}")
 
 
-def _count(name: str, low: int) -> Callable[[str], int]:
-    def parse(text: str) -> int:
-        try:
-            value = int(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"{name} must be an integer, got {text!r}") from None
-        if value < low:
-            raise argparse.ArgumentTypeError(f"{name} must be >= {low}, got {value}")
-        return value
-
-    return parse
-
-
-def _defect(text: str) -> Defect:
-    try:
-        return Defect.parse(text)
-    except HipsemError as error:
-        raise argparse.ArgumentTypeError(str(error)) from None
-
-
 def parser() -> argparse.ArgumentParser:
     p = _Parser(prog="hipsem fuzz", description="Property campaign with generated "
                 "wait-before-signal scenarios on the SimPy backend.")
-    p.add_argument("--examples", type=_count("--examples", 1), default=500,
+    p.add_argument("--examples", type=int_at_least("--examples", 1), default=500,
                    help="generated scenarios to try (default 500)")
-    p.add_argument("--seed", type=_count("--seed", 0), default=0,
+    p.add_argument("--seed", type=int_at_least("--seed", 0), default=0,
                    help="Hypothesis seed: the same seed tries the same scenarios (default 0)")
-    p.add_argument("--defect", type=_defect, action="append", default=[],
+    p.add_argument("--defect", type=defect, action="append", default=[],
                    help="turn a seeded defect on (repeatable; see --list-defects)")
     p.add_argument("--save-failures", type=Path, default=DEFAULT_DIR, metavar="DIR",
                    help=f"where to save a counterexample and its trace (default {DEFAULT_DIR})")
     p.add_argument("--json", action="store_true", help="print one JSON summary object")
     p.add_argument("--list-defects", action="store_true", help="list the seeded defects")
-    p.add_argument("--max-ops", type=_count("--max-ops", 1), default=24,
+    p.add_argument("--max-ops", type=int_at_least("--max-ops", 1), default=24,
                    help="largest scenario, in ops (default 24)")
-    p.add_argument("--seeds-per-case", type=_count("--seeds-per-case", 1), default=1,
+    p.add_argument("--seeds-per-case", type=int_at_least("--seeds-per-case", 1), default=1,
                    help="simulated runs (interleavings) per scenario (default 1)")
     p.add_argument("--shrink-seconds", type=float, default=20.0,
                    help="time allowed for shrinking a failure (default 20)")

@@ -1,0 +1,32 @@
+"""argparse value types shared by hipsem's sub-commands (messages name the flag and value)."""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Callable
+
+from model.core.defects import Defect
+from model.core.status import HipsemError
+
+
+def int_at_least(name: str, low: int = 0) -> Callable[[str], int]:
+    """An integer flag value >= `low`; the error names `name` and the bad text."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{name} must be an integer, got {text!r}") from None
+        if value < low:
+            raise argparse.ArgumentTypeError(f"{name} must be >= {low}, got {value}")
+        return value
+
+    return parse
+
+
+def defect(text: str) -> Defect:
+    """A seeded-defect name (CLI or enum spelling)."""
+    try:
+        return Defect.parse(text)
+    except HipsemError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
