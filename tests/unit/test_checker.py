@@ -9,8 +9,6 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
-import pytest
-
 from model.scenario.checker import (
     PROPERTIES,
     Violation,
@@ -162,18 +160,7 @@ def test_happens_before_flags_work_when_nothing_signalled() -> None:
 
 
 def test_happens_before_uses_execute_signal_end() -> None:
-    sc = scenario(
-        {"A": 0},
-        {
-            "main": [
-                {"op": "execute", "id": "p", "queue": "q0", "signal": {"A": 1}, "duration_us": 5},
-                {"op": "execute", "id": "c", "queue": "q0", "wait": {"A": 1}},
-            ]
-        },
-    )
-    run = _Run(sc)
-    run.submit("p", 0)
-    run.submit("c", 1)
+    sc, run = producer_consumer_run()
     run.work("p", 2, 7)
     run.work("c", 7, 7)  # barrier right at the producer's end: fine
     run.change("A", 1, 9)
@@ -598,20 +585,7 @@ def test_fifo_flags_same_actor_ready_out_of_submission_order() -> None:
 
 
 def test_happens_before_uses_observation_matrix_when_present() -> None:
-    if "observed_before" not in RunRecord.__dataclass_fields__:
-        pytest.skip("RunRecord has no observed_before field")
-    sc = scenario(
-        {"A": 0},
-        {
-            "main": [
-                {"op": "execute", "id": "p", "queue": "q0", "signal": {"A": 1}, "duration_us": 5},
-                {"op": "execute", "id": "c", "queue": "q0", "wait": {"A": 1}},
-            ]
-        },
-    )
-    run = _Run(sc)
-    run.submit("p", 0)
-    run.submit("c", 1)
+    sc, run = producer_consumer_run()
     # Host times (issue/retire): c is issued before p retires, which is fine on hardware.
     run.work("p", 2, 9)
     run.work("c", 3, 10)
@@ -690,3 +664,20 @@ def test_failure_after_a_pair_was_reached_need_not_wake_an_all_wait() -> None:
     )
     # Nothing can reach S >= 1: w is still waiting on S when it fails.
     assert expected_outcomes(sc2)["w"] == frozenset({"ABORTED"})
+
+
+def producer_consumer_run() -> tuple[Scenario, _Run]:
+    """p signals A=1 (5 us of work), c waits for A>=1; both submitted, nothing run yet."""
+    sc = scenario(
+        {"A": 0},
+        {
+            "main": [
+                {"op": "execute", "id": "p", "queue": "q0", "signal": {"A": 1}, "duration_us": 5},
+                {"op": "execute", "id": "c", "queue": "q0", "wait": {"A": 1}},
+            ]
+        },
+    )
+    run = _Run(sc)
+    run.submit("p", 0)
+    run.submit("c", 1)
+    return sc, run
