@@ -15,7 +15,7 @@ the file it returns and closes its figure.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -63,12 +63,18 @@ def _miss_axes(ax: Any, plan: Plan, pp: PoolPlan) -> None:
     ax.legend(fontsize="small")
 
 
-def plot_miss(plan: Plan, path: Path) -> Path:
+def _per_pool_figure(plan: Plan, path: Path, draw: Callable[[Any, Plan, PoolPlan], None],
+                     title: str) -> Path:
+    """One panel per pool, side by side, drawn by `draw`, saved to `path`."""
     fig, axes = plt.subplots(1, len(plan.pools), figsize=(11, 4.2), squeeze=False)
     for ax, pp in zip(axes[0], plan.pools.values(), strict=True):
-        _miss_axes(ax, plan, pp)
-    fig.suptitle(f"{plan.workload}: miss probability against capacity")
+        draw(ax, plan, pp)
+    fig.suptitle(f"{plan.workload}: {title}")
     return _save(fig, path)
+
+
+def plot_miss(plan: Plan, path: Path) -> Path:
+    return _per_pool_figure(plan, path, _miss_axes, "miss probability against capacity")
 
 
 def _ccdf_axes(ax: Any, plan: Plan, pp: PoolPlan) -> None:
@@ -92,11 +98,7 @@ def _ccdf_axes(ax: Any, plan: Plan, pp: PoolPlan) -> None:
 
 
 def plot_ccdf(plan: Plan, path: Path) -> Path:
-    fig, axes = plt.subplots(1, len(plan.pools), figsize=(11, 4.2), squeeze=False)
-    for ax, pp in zip(axes[0], plan.pools.values(), strict=True):
-        _ccdf_axes(ax, plan, pp)
-    fig.suptitle(f"{plan.workload}: occupancy CCDF")
-    return _save(fig, path)
+    return _per_pool_figure(plan, path, _ccdf_axes, "occupancy CCDF")
 
 
 def plot_what_ifs(plans: Sequence[Plan], path: Path) -> Path:
