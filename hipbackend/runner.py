@@ -24,11 +24,10 @@ from collections.abc import Iterable
 from hipbackend.platform import ThreadPlatform
 from model.core.context import CoreContext
 from model.core.defects import Defect
-from model.scenario.actors import Actor
+from model.scenario.actors import Actor, core_settings
 from model.scenario.record import RunRecord
 from model.scenario.recorder import Recorder
 from model.scenario.types import Execute, Scenario
-from model.sim.runner import core_settings
 
 log = logging.getLogger(__name__)
 

@@ -11,13 +11,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from model.core.context import CoreContext
+from model.core.context import CoreContext, CoreSettings
 from model.core.effects import Gen, HostOp, Sleep
 from model.core.semaphore import wait_semaphores
 from model.core.status import HipsemError, StatusCode
 from model.device import WorkItem
 from model.scenario.recorder import Recorder
-from model.scenario.types import Execute, Fail, Op, Query, Signal, Wait, WaitMode
+from model.scenario.types import Execute, Fail, Op, Query, Scenario, Signal, Wait, WaitMode
 from model.scenario.types import Sleep as SleepOp
 
 
@@ -85,3 +85,10 @@ class Actor:
         wait_any = op.mode is WaitMode.ANY
         code, message = yield from wait_semaphores(self.ctx, pairs, wait_any, op.timeout_us)
         self.recorder.op_returned(op.id, code, message)
+
+
+def core_settings(scenario: Scenario) -> CoreSettings:
+    """The core settings a scenario asks for (the same on every backend)."""
+    s = scenario.settings
+    return CoreSettings(s.event_pool_capacity, s.timepoint_pool_capacity,
+                        s.max_wait_events, s.completion.value)

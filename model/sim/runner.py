@@ -20,7 +20,7 @@ from typing import Any
 from model.core.context import CoreContext, CoreSettings, Observer
 from model.core.defects import Defect
 from model.core.effects import Gen
-from model.scenario.actors import Actor
+from model.scenario.actors import Actor, core_settings
 from model.scenario.record import RunRecord
 from model.scenario.recorder import Recorder
 from model.scenario.types import Scenario
@@ -34,12 +34,6 @@ DEFAULT_LIMIT_US = 10_000_000.0  # 10 s of simulated time
 # Builds the core context of a run (a user's variant of the core: a CoreContext subclass
 # whose create_queue makes a DeferredQueue subclass, say). Arguments as CoreContext's.
 ContextFactory = Callable[[SimDevice, CoreSettings, Iterable[Defect], Observer], CoreContext]
-
-
-def core_settings(scenario: Scenario) -> CoreSettings:
-    s = scenario.settings
-    return CoreSettings(s.event_pool_capacity, s.timepoint_pool_capacity,
-                        s.max_wait_events, s.completion.value)
 
 
 class SimRun:
