@@ -66,6 +66,8 @@ class HipRun:
             self._wait_until_settled()
             self._snapshot()
             self._teardown()
+            with self.platform.lock:
+                self.recorder.snapshot_teardown(self.ctx)
             self._check_conservation()
         finally:
             self.device.close()
@@ -111,8 +113,9 @@ class HipRun:
         rec, dev = self.recorder, self.device
         with self.platform.lock:
             rec.snapshot_semaphores(self.ctx)
-            self.record.stream_order = {q: list(rec.record.issue_order.get(q, []))
-                                        for q in self.scenario.queues}
+            launched = {q: list(dev.stream_order.get(q, [])) for q in self.scenario.queues}
+            self.record.issue_order = launched
+            self.record.stream_order = {q: list(ids) for q, ids in launched.items()}
             self.record.sim_time_us = self._now()
             rec.derive_flows()
             rec.frozen = True

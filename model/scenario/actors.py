@@ -39,6 +39,7 @@ class Actor:
             yield from self._handlers[type(op)](op)
 
     def _execute(self, op: Execute) -> Gen[None]:
+        self.recorder.execute_started(op.id)
         yield HostOp()
         sems, queue = self.ctx.semaphores, self.ctx.queues[op.queue]
         try:

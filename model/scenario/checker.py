@@ -52,6 +52,7 @@ OUT_OF_RANGE = StatusCode.OUT_OF_RANGE.name
 EPS_US = 1e-6  # tolerance when comparing times (floating-point simulated clocks)
 
 PROPERTIES = (
+    "crash",
     "happens-before",
     "liveness",
     "monotonic",
@@ -1008,7 +1009,17 @@ def _fifo(c: _Ctx) -> Iterator[Violation]:
 
 # =========================================================================== entry point
 
+def _crash(c: _Ctx) -> Iterator[Violation]:
+    crash = c.record.crash
+    if crash is not None:
+        where = f" in {crash.where}" if crash.where else ""
+        during = f" while running op {crash.op}" if crash.op else ""
+        yield Violation("crash", crash.op,
+                        f"the run raised {crash.type}{where}{during}: {crash.message}")
+
+
 _CHECKS: dict[str, _Check] = {
+    "crash": _crash,
     "happens-before": _happens_before,
     "liveness": _liveness,
     "monotonic": _monotonic,

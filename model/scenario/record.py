@@ -6,6 +6,14 @@ backend's clock (simulated time for SimPy, time since the run started on hardwar
 a wait saw when it returned" is well defined even when several things happen at the same
 simulated instant.
 
+Ground truth and claims. Most of a record is what the *platform and the device*
+observed, independently of the core under test: host call start/end of every op (the
+actors), device start/end of every execute's work and the order each stream ran it (the
+device), the order and times of the device calls the core made (launches and the records
+that follow them), host-function runs (spans). The core's own reports (`value_log`,
+`ready_order`, `completion_order`, statuses of actions) are *claims*: the checker verifies
+them against the ground truth and never judges a run by them alone (docs/checker.md).
+
 Invariant: `seq` values are unique and increase in the order the observations were made.
 """
 
@@ -39,6 +47,12 @@ class OpResult:
     # An execute's submit call: the seq observed when the host call was made (used by the
     # checker's failure-propagation property; falls back to submit_us when None).
     submit_seq: int | None = None
+    # An execute's submit call started (host clock); `submit_us` is when it returned.
+    submit_start_us: float | None = None
+    # Extra host-side times of an execute (not ground truth): when the core's worker
+    # issued it and when the core retired it on the host timeline.
+    issue_us: float | None = None
+    retire_us: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,6 +101,34 @@ class PoolReport:
     acquires: int = 0
 
 
+@dataclass(frozen=True, slots=True)
+class Crash:
+    """The run under test raised: in the core, the device or the platform.
+
+    `op` is the scenario op being executed by the raising thread (None if unknown, e.g.
+    a worker or completion loop); `where` names that thread or process.
+    """
+
+    type: str
+    message: str
+    op: str | None = None
+    where: str = ""
+
+
+@dataclass(slots=True)
+class Teardown:
+    """What happened after the run settled: queues shut down, pools closed.
+
+    `statuses`: actions that finished during teardown (normally CANCELLED); `value_log`:
+    host-visible changes made during teardown (failures propagated from cancelled
+    actions); `semaphores`: each semaphore's (value, status) after teardown.
+    """
+
+    statuses: dict[str, str] = field(default_factory=dict)
+    value_log: list[ValueChange] = field(default_factory=list)
+    semaphores: dict[str, tuple[int, str]] = field(default_factory=dict)
+
+
 @dataclass(slots=True)
 class RunRecord:
     scenario: str
@@ -94,11 +136,19 @@ class RunRecord:
     seed: int
     ops: dict[str, OpResult] = field(default_factory=dict)
     value_log: list[ValueChange] = field(default_factory=list)
-    # Per queue: action ids in the order the core found them ready / issued them,
-    # and the order in which their work started on the queue's stream.
+    # Per queue: action ids in the order the core says it found them ready (a claim),
+    # the order the device saw their work launched on the queue's stream (ground truth),
+    # the order in which their work started on that stream (ground truth), and the order
+    # the core says it retired them (a claim).
     ready_order: dict[str, list[str]] = field(default_factory=dict)
     issue_order: dict[str, list[str]] = field(default_factory=dict)
     stream_order: dict[str, list[str]] = field(default_factory=dict)
+    completion_order: dict[str, list[str]] = field(default_factory=dict)
+    # Per execute, host-clock times of device calls the device saw for it: when its work
+    # was launched, and when the record_event that followed the launch on the same stream
+    # returned (the completion event exists from then on). Missing = not observed.
+    launched_us: dict[str, float] = field(default_factory=dict)
+    recorded_us: dict[str, float] = field(default_factory=dict)
     # Device calls made from host-function context, as "call (context)" strings.
     host_function_api_calls: list[str] = field(default_factory=list)
     pools: dict[str, PoolReport] = field(default_factory=dict)
@@ -113,3 +163,13 @@ class RunRecord:
     # Hardware only: per execute, the executes whose work was done when its work began
     # (the device's observation matrix). None on the SimPy backend, which has times.
     observed_before: dict[str, set[str]] | None = None
+    # What teardown did (after `semaphores` and the statuses were taken).
+    teardown: Teardown = field(default_factory=Teardown)
+    # Slack of cross-clock comparisons: how far device times may be off the host clock
+    # (0 in simulation; on hardware the uncertainty of aligning the two clocks), and how
+    # late a platform may wake a timed host wait (0 in simulation).
+    clock_tolerance_us: float = 0.0
+    scheduling_tolerance_us: float = 0.0
+    # Set when the run under test raised (the core, device or platform): a failure of
+    # the run, reported by the checker as property `crash`.
+    crash: Crash | None = None

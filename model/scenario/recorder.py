@@ -40,8 +40,9 @@ class Recorder(Observer):
         for actor, _, op in scenario.ops():
             self.record.ops[op.id] = OpResult(op.id, actor, op.op)
         for queue in scenario.queues:
-            for table in (self.record.ready_order, self.record.issue_order):
-                table[queue] = []
+            self.record.ready_order[queue] = []
+            self.record.completion_order[queue] = []
+        self._core_issue_order: dict[str, list[str]] = {q: [] for q in scenario.queues}
 
     def seq(self) -> int:
         return next(self._seq)
@@ -57,6 +58,10 @@ class Recorder(Observer):
         result.end_us, result.end_seq = self.now(), self.seq()
         result.status, result.message, result.value = status.name, message, value
 
+    def execute_started(self, op_id: str) -> None:
+        """An actor is about to make the execute call."""
+        self.record.ops[op_id].submit_start_us = self.now()
+
     def execute_submitted(self, op_id: str, status: StatusCode | None, message: str) -> None:
         """An execute call returned; a status means the submission itself was rejected."""
         result = self.record.ops[op_id]
@@ -66,8 +71,10 @@ class Recorder(Observer):
 
     # -- Observer ---------------------------------------------------------------------
     def value_changed(self, sem: Semaphore, value: int, code: StatusCode) -> None:
-        if not self.frozen:
-            change = ValueChange(sem.name, value, code.name, self.now(), self.seq())
+        change = ValueChange(sem.name, value, code.name, self.now(), self.seq())
+        if self.frozen:
+            self.record.teardown.value_log.append(change)
+        else:
             self.record.value_log.append(change)
 
     def action_ready(self, queue: DeferredQueue, action: Action) -> None:
@@ -75,26 +82,41 @@ class Recorder(Observer):
             self.record.ready_order[queue.name].append(action.id)
 
     def action_issued(self, queue: DeferredQueue, action: Action) -> None:
-        self.record.issue_order[queue.name].append(action.id)
-        if not self.device_times and not self.frozen:
-            self.record.ops[action.id].start_us = self.now()
+        if self.frozen:
+            return
+        self._core_issue_order[queue.name].append(action.id)
+        result = self.record.ops[action.id]
+        result.issue_us = self.now()
+        if not self.device_times:
+            result.start_us = result.issue_us
 
     def action_finished(self, queue: DeferredQueue, action: Action) -> None:
+        code, message = action.status
         if self.frozen:
-            if action.status[0] is StatusCode.CANCELLED:
+            self.record.teardown.statuses[action.id] = code.name
+            if code is StatusCode.CANCELLED:
                 self.record.cancelled_at_teardown.append(action.id)
             return
         result = self.record.ops[action.id]
-        code, message = action.status
         result.status, result.message = code.name, message
-        if not self.device_times and code is StatusCode.OK:
-            result.end_us = self.now()
+        if code is StatusCode.OK:
+            result.retire_us = self.now()
+            self.record.completion_order[queue.name].append(action.id)
+            if not self.device_times:
+                result.end_us = result.retire_us
 
     # -- after the run ----------------------------------------------------------------
     def snapshot_semaphores(self, ctx: CoreContext) -> None:
-        for name, sem in ctx.semaphores.items():
-            status = sem.failure[0].name if sem.failure else "OK"
-            self.record.semaphores[name] = (sem.value, status)
+        self.record.semaphores = semaphore_states(ctx)
+
+    def snapshot_teardown(self, ctx: CoreContext) -> None:
+        """After teardown: each semaphore's final state."""
+        self.record.teardown.semaphores = semaphore_states(ctx)
+
+    def core_issue_order(self) -> dict[str, list[str]]:
+        """Per queue, the order the core says it issued actions (a claim; the record's
+        `issue_order` comes from the device)."""
+        return {q: list(ids) for q, ids in self._core_issue_order.items()}
 
     def set_work_times(self, times: dict[str, tuple[float, float]]) -> None:
         for tag, (start, end) in times.items():
@@ -125,6 +147,12 @@ class Recorder(Observer):
 
     def derive_flows(self) -> None:
         self.record.flows = derive_flows(self.scenario, self.record)
+
+
+def semaphore_states(ctx: CoreContext) -> dict[str, tuple[int, str]]:
+    """Each semaphore's (value, status name) now."""
+    return {name: (sem.value, sem.failure[0].name if sem.failure else "OK")
+            for name, sem in ctx.semaphores.items()}
 
 
 def pool_report(s: PoolStatistics) -> PoolReport:

@@ -138,13 +138,14 @@ class _Mailbox:
 class SimStream:
     """A stream handle. `state` is "live", "closing" (being destroyed) or "destroyed"."""
 
-    __slots__ = ("commands", "label", "pending", "state")
+    __slots__ = ("commands", "label", "last_launched", "pending", "state")
 
     def __init__(self, label: str, commands: _Mailbox) -> None:
         self.label = label
         self.commands = commands
         self.pending = 0
         self.state = "live"
+        self.last_launched: str | None = None  # work launched and not yet followed by a record
 
     def __repr__(self) -> str:
         return f"SimStream({self.label}, {self.state}, pending={self.pending})"
@@ -186,6 +187,11 @@ class SimDevice:
         # Observation.
         self.work_times: dict[str, tuple[float, float]] = {}
         self.stream_order: dict[str, list[str]] = {}
+        # Device-call observation: per stream the order work was launched; per work tag
+        # when it was launched and when the record_event that followed it was made.
+        self.launch_order: dict[str, list[str]] = {}
+        self.launched_us: dict[str, float] = {}
+        self.recorded_us: dict[str, float] = {}
         self.spans: list[Span] = []
         self.events_created = 0
         self.events_destroyed = 0
@@ -232,6 +238,7 @@ class SimDevice:
         self.streams_created += 1
         self._streams.add(stream)
         self.stream_order[name] = []
+        self.launch_order[name] = []
         self.env.process(self._run_stream(stream))
         return stream
 
@@ -267,6 +274,10 @@ class SimDevice:
         d = work.duration_us
         if not (math.isfinite(d) and d >= 0):
             raise InvalidArgumentError(f"work {work.tag!r}: duration_us must be >= 0, got {d!r}")
+        if self.record:
+            self.launch_order[s.label].append(work.tag)
+            self.launched_us[work.tag] = float(self.env.now)
+            s.last_launched = work.tag
         self._enqueue(s, _Work(work))
 
     def launch_host_func(self, stream: SimStream, fn: Callable[[], None]) -> None:
@@ -303,6 +314,9 @@ class SimDevice:
         s = self._stream(stream)
         e.records += 1
         e.marker = _Marker(f"{e.name}@{e.records}", self.env.event())
+        if s.last_launched is not None:
+            self.recorded_us.setdefault(s.last_launched, float(self.env.now))
+            s.last_launched = None
         self._enqueue(s, _Record(e.marker))
 
     def stream_wait_event(self, stream: SimStream, event: SimEvent) -> None:

@@ -61,6 +61,7 @@ class SimRun:
         self._snapshot(stalled=not self._run_to_quiescence())
         self.env.process(self._teardown())
         self.env.run()
+        self.recorder.snapshot_teardown(self.ctx)
         self._check_conservation()
         return self.record
 
@@ -92,8 +93,13 @@ class SimRun:
         rec = self.recorder
         rec.snapshot_semaphores(self.ctx)
         rec.set_work_times(self.device.work_times)
-        self.record.stream_order = {q: list(self.device.stream_order.get(q, []))
+        dev = self.device
+        self.record.stream_order = {q: list(dev.stream_order.get(q, []))
                                     for q in self.scenario.queues}
+        self.record.issue_order = {q: list(dev.launch_order.get(q, []))
+                                   for q in self.scenario.queues}
+        self.record.launched_us = dict(dev.launched_us)
+        self.record.recorded_us = dict(dev.recorded_us)
         self.record.host_function_api_calls = list(self.device.host_function_api_call_log)
         self.record.host_function_api_calls += self.device.host_function_errors
         self.record.spans = list(self.device.spans)
