@@ -28,6 +28,7 @@ class Defect(enum.Enum):
     PUBLISH_BEFORE_RECORD = "publish-before-record"
     WAIT_LIMIT_DROPS = "wait-limit-drops"
     STALE_SIGNAL_REGRESS = "stale-signal-regress"
+    NO_CAUSAL_FRONTIER = "no-causal-frontier"
 
     @property
     def description(self) -> str:
@@ -69,4 +70,7 @@ DESCRIPTIONS: dict[Defect, str] = {
     "of being left to the host timeline",
     Defect.STALE_SIGNAL_REGRESS: "completion applies a signal value even when the timeline is "
     "already past it, so host-visible values can decrease",
+    Defect.NO_CAUSAL_FRONTIER: "retiring an action does not first make visible what its work "
+    "depended on, so a host that observed its signal can still read an older upstream value "
+    "while the upstream queue's completions lag (causal visibility)",
 }

@@ -200,10 +200,11 @@ class Timepoint:
     """A pooled registration on a semaphore: "call `notify` when value >= `value`".
 
     Kinds: a host wait or a parked queue wait (`event` None), or a published device
-    signal (`event` is the recorded producer event; `notify` unused).
+    signal (`event` is the recorded producer event; `notify` unused; `frontier` is the
+    producer action's causal frontier, see `model.core.queue`).
     """
 
-    __slots__ = ("event", "fired", "notify", "owner", "value")
+    __slots__ = ("event", "fired", "frontier", "notify", "owner", "value")
 
     def __init__(self) -> None:
         self.value = 0
@@ -211,9 +212,11 @@ class Timepoint:
         self.event: PooledEvent | None = None
         self.fired = False
         self.owner: object | None = None
+        self.frontier: dict[Any, int] | None = None
 
     def reset(self) -> None:
         self.value, self.notify, self.event, self.fired, self.owner = 0, None, None, False, None
+        self.frontier = None
 
 
 class TimepointPool:

@@ -27,6 +27,13 @@ Rules:
      semaphores with it. `shutdown()` cancels parked actions with CANCELLED.
   5. More device waits than `max_wait_events`: the action stays parked until enough of
      them are reached on the host timeline (never fails, never drops a wait).
+  6. Causal visibility (DESIGN.md). An action's *frontier* is, for each wait bound to a
+     producer event, the wait's value and the producer's own frontier (transitively the
+     values its work depended on that the host timeline may not show yet). Published
+     signals carry it; retiring applies it to the host timeline before the action's own
+     signals, so a host that observes a signal also observes everything it depended on,
+     however late the producers' own completions arrive (other queues' callbacks or
+     completion threads may lag arbitrarily).
 
 Invariant: every submitted action is in exactly one of pending, a ready batch, issuing,
 in flight, or finished; only pending actions hold wait timepoints.
@@ -44,7 +51,7 @@ from typing import TYPE_CHECKING, Any
 from model.core.defects import Defect
 from model.core.effects import Call, Flag, Gen, WaitFor
 from model.core.pools import PooledEvent, Timepoint, raise_if
-from model.core.semaphore import FAILURE_ONLY, Semaphore, check_value
+from model.core.semaphore import FAILURE_ONLY, Frontier, Semaphore, check_value
 from model.core.status import HipsemError, OutOfRangeError, StatusCode
 from model.device import WorkItem
 
@@ -69,8 +76,8 @@ class Action:
     """One execute submission and everything it holds while it moves through the queue."""
 
     __slots__ = (
-        "bound", "done", "event", "id", "scans", "seq", "signals", "state", "status",
-        "timepoints", "waits", "work",
+        "bound", "done", "event", "frontier", "id", "scans", "seq", "signals", "state",
+        "status", "timepoints", "waits", "work",
     )
 
     def __init__(self, ident: str, waits: list[tuple[Semaphore, int]],
@@ -86,6 +93,7 @@ class Action:
         self.bound: list[PooledEvent | None] = []
         self.event: PooledEvent | None = None  # completion event, set at issue
         self.done = False  # set by the completion host function
+        self.frontier: Frontier | None = None  # set when it becomes ready (rule 6)
         self.scans = 0
         self.seq = 0  # submission number within its queue
 
@@ -104,7 +112,14 @@ class QueueStatistics:
     cancelled: int
 
 
-_Binding = list[PooledEvent | None]
+# Per unreached wait: the published producer signal it binds (None: defect fresh-event-wait).
+_Binding = list[Timepoint | None]
+
+
+def _merge(frontier: Frontier, sem: Semaphore, value: int) -> None:
+    """Add "`sem` >= `value`" to `frontier` unless already host-visible or implied."""
+    if value > sem.value and value > frontier.get(sem, -1):
+        frontier[sem] = value
 
 
 class DeferredQueue:
@@ -221,9 +236,9 @@ class DeferredQueue:
         for sem, value in action.waits:
             if sem.value >= value:
                 continue
-            event = sem.producer_event(value)
-            if event is not None or Defect.FRESH_EVENT_WAIT in defects:
-                binding.append(event)
+            producer = sem.producer_signal(value)
+            if producer is not None or Defect.FRESH_EVENT_WAIT in defects:
+                binding.append(producer)
             elif not (Defect.RESCAN_DROPS_WAIT in defects and action.scans > 0):
                 return None
         limit = self.ctx.settings.max_wait_events
@@ -234,10 +249,20 @@ class DeferredQueue:
         return binding
 
     def _make_ready(self, action: Action, binding: _Binding) -> None:
-        for event in binding:
-            if event is not None:
-                self.ctx.event_pool.retain(event)
-        action.bound = binding
+        bound: list[PooledEvent | None] = []
+        frontier: Frontier = {}
+        for producer in binding:
+            if producer is None:
+                bound.append(None)
+                continue
+            assert producer.event is not None and isinstance(producer.owner, Semaphore)
+            self.ctx.event_pool.retain(producer.event)
+            bound.append(producer.event)
+            _merge(frontier, producer.owner, producer.value)
+            for sem, value in (producer.frontier or {}).items():
+                _merge(frontier, sem, value)
+        action.bound = bound
+        action.frontier = frontier or None
         self._release_timepoints(action)
         del self._pending[action.seq]
         action.state = ActionState.READY
@@ -347,7 +372,7 @@ class DeferredQueue:
 
     def _publish(self, action: Action, event: PooledEvent) -> None:
         for sem, value in action.signals:
-            sem.publish_signal(value, event)
+            sem.publish_signal(value, event, action.frontier)
 
     def _handoff(self, action: Action) -> None:
         """Host function body: hand completion to the completion loop. No device call."""
@@ -384,6 +409,9 @@ class DeferredQueue:
         self.drained.set()
 
     def _retire(self, action: Action) -> None:
+        if Defect.NO_CAUSAL_FRONTIER not in self.ctx.defects:
+            for sem, value in (action.frontier or {}).items():
+                sem.complete_signal(value)  # what this work depended on, first (rule 6)
         for sem, value in action.signals:
             sem.complete_signal(value)
         if action.event is not None:

@@ -18,6 +18,9 @@ Rules:
   3. A wait is registered and checked atomically: registering a wait whose value is
      already reached (or on a failed semaphore) fires it at once — no lost wake-up.
   4. A published signal holds one reference on its event until the host value reaches it.
+  5. A published signal carries its producer's causal frontier (`Frontier`): the host
+     values the producer's work depended on, which must become visible before (or with)
+     the producer's own signal (DESIGN.md, Causal visibility).
 """
 
 from __future__ import annotations
@@ -42,6 +45,8 @@ if TYPE_CHECKING:
 MAX_VALUE = 2**31 - 2
 FAILURE_ONLY = MAX_VALUE + 1  # a wait registered at this value fires only on failure
 Verdict = tuple[StatusCode, str]
+# Per semaphore, the smallest value that must be host-visible; shared, never mutated.
+Frontier = dict["Semaphore", int]
 
 
 def check_value(value: int, what: str) -> None:
@@ -107,20 +112,28 @@ class Semaphore:
             self.value = value
             self.ctx.observer.value_changed(self, value, StatusCode.OK)
 
-    def publish_signal(self, value: int, event: PooledEvent) -> None:
-        """Publish "`event` (recorded) reaches `value`"; wakes parked queue waits."""
+    def publish_signal(self, value: int, event: PooledEvent,
+                       frontier: Frontier | None = None) -> None:
+        """Publish "`event` (recorded) reaches `value`"; wakes parked queue waits.
+
+        `frontier` is what a wait bound to this signal inherits (rule 5)."""
         if self.failure is not None or value <= self.value:
             return
         tp = self.ctx.timepoint_pool.acquire()
-        tp.value, tp.event, tp.owner = value, event, self
+        tp.value, tp.event, tp.owner, tp.frontier = value, event, self, frontier
         self.ctx.event_pool.retain(event)
         bisect.insort(self._signals, tp, key=lambda t: t.value)
         self._fire([w for w in self._waits if w.owner is not None and w.value <= value])
 
-    def producer_event(self, value: int) -> PooledEvent | None:
-        """The earliest published signal event that reaches `value`, if any."""
+    def producer_signal(self, value: int) -> Timepoint | None:
+        """The earliest published signal that reaches `value`, if any."""
         i = bisect.bisect_left(self._signals, value, key=lambda t: t.value)
-        return self._signals[i].event if i < len(self._signals) else None
+        return self._signals[i] if i < len(self._signals) else None
+
+    def producer_event(self, value: int) -> PooledEvent | None:
+        """The event of the earliest published signal that reaches `value`, if any."""
+        tp = self.producer_signal(value)
+        return tp.event if tp is not None else None
 
     def add_wait(self, tp: Timepoint, value: int, notify: Callable[[], None],
                  wake_on_publish: bool = False, checked: bool = True) -> None:
