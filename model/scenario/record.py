@@ -49,6 +49,9 @@ class OpResult:
     submit_seq: int | None = None
     # An execute's submit call started (host clock); `submit_us` is when it returned.
     submit_start_us: float | None = None
+    # The status an execute's submit call returned: None if it was accepted (then the
+    # action's own outcome is `status`), else the rejection's code (it never ran).
+    submit_status: str | None = None
     # Extra host-side times of an execute (not ground truth): when the core's worker
     # issued it and when the core retired it on the host timeline.
     issue_us: float | None = None

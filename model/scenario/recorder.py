@@ -68,6 +68,7 @@ class Recorder(Observer):
         result.submit_us, result.submit_seq = self.now(), self.seq()
         if status is not None:
             result.status, result.message = status.name, message
+            result.submit_status = status.name
 
     # -- Observer ---------------------------------------------------------------------
     def value_changed(self, sem: Semaphore, value: int, code: StatusCode) -> None:

@@ -1,0 +1,193 @@
+"""Property `causality`: causal visibility (DESIGN.md), judged on ground truth.
+
+The *causal past* of a signal: for an execute, each of its waits (T, t) and,
+recursively, the causal past of the signal that brought T to t; for a host signal,
+every value its host thread observed before it (and their pasts). Once a host operation
+observes S >= v (a wait returns OK, or a query returns >= v), every (T, t) in the causal
+past of the signal that brought S to v must be visible to every host operation that
+starts afterwards, on any thread: a query of T returns >= t (or a failure), a wait whose
+condition those values satisfy returns OK (or a failure) — never DEADLINE_EXCEEDED,
+never left PENDING.
+
+Which signal "brought S to v" is read from ground truth: the sites with value >= v that
+had reached their value when it was needed (`GroundTruth.candidates`). When several
+may have, only what is in the past of *every* candidate is required (the meet), so the
+rule never demands more than the run guarantees. Pasts are downward closed per
+semaphore, so a past is a map semaphore -> smallest value that must be visible, with a
+reason for each entry; join is the per-semaphore maximum, meet the minimum over the
+semaphores present in both.
+
+"Afterwards" is the host order of the actors' own observations: a host op that started
+(start seq) after another returned (end seq); without seqs, by host times.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+
+from model.scenario.checker.analysis import DEADLINE_EXCEEDED, OK, cond
+from model.scenario.checker.views import Ctx, Reached, Violation, fmt_pairs, fmt_time
+from model.scenario.record import PENDING, OpResult
+from model.scenario.types import Execute, Op, Query, Signal, Wait
+
+# semaphore -> (value that must be visible, why)
+Past = dict[str, tuple[int, str]]
+
+
+def _join(into: Past, other: Past) -> None:
+    for s, (v, why) in other.items():
+        if v > into.get(s, (-1, ""))[0]:
+            into[s] = (v, why)
+
+
+def _meet(pasts: list[Past]) -> Past:
+    if not pasts:
+        return {}
+    out = dict(pasts[0])
+    for p in pasts[1:]:
+        out = {s: min(vw, p[s]) for s, vw in out.items() if s in p}
+        if not out:
+            break
+    return out
+
+
+@dataclass(slots=True)
+class _Observation:
+    op: str
+    actor: str
+    end_key: float
+    end_us: float
+    past: Past
+
+
+class _Pasts:
+    """Causal pasts of the signal sites that happened, computed in order of the time
+    each site began (a site's past only involves sites reached before it began)."""
+
+    def __init__(self, c: Ctx) -> None:
+        self.c = c
+        self.done: dict[str, Past] = {}
+        sites: list[tuple[float, str, Op]] = []
+        index = c.scenario.op_by_id()
+        for op_id in c.truth.by_op:
+            r = c.result(op_id)
+            op = index[op_id][1]
+            if r is not None and r.start_us is not None:
+                sites.append((r.start_us, op_id, op))
+        for _, op_id, op in sorted(sites, key=lambda t: (t[0], t[1])):
+            self.done[op_id] = self._site_past(op)
+
+    def closure(self, s: str, v: int, by: float, why: str) -> Past:
+        """(S, v) itself and what must be in the past of whichever signal brought S to v
+        by time `by`."""
+        if v <= self.c.ix.initial[s]:
+            return {}
+        cands: list[Reached] = self.c.truth.candidates(s, v, by + self.c.clock_tol)
+        out = _meet([self.done.get(r.op, {}) for r in cands]) if cands else {}
+        _join(out, {s: (v, why)})
+        return out
+
+    def _site_past(self, op: Op) -> Past:
+        c = self.c
+        r = c.result(op.id)
+        assert r is not None and r.start_us is not None
+        past: Past = {}
+        if isinstance(op, Execute):
+            for s, v in op.wait.items():
+                _join(past, self.closure(s, v, r.start_us,
+                                         f"execute {op.id} waited for {s} >= {v}"))
+        elif isinstance(op, Signal):
+            actor, index = c.ix.position[op.id]
+            for earlier in c.scenario.actors[actor][:index]:
+                obs = self.observation(earlier)
+                if obs is not None:
+                    _join(past, obs)
+        return past
+
+    def observation(self, op: Op) -> Past | None:
+        """What a host op observed (with its causal past), None if it observed nothing."""
+        r = self.c.result(op.id)
+        if r is None or r.status != OK or r.end_us is None:
+            return None
+        end = r.end_us
+        if isinstance(op, Query) and r.value is not None:
+            return self.closure(op.semaphore, r.value, end,
+                                f"{op.semaphore} = {r.value} was visible")
+        if isinstance(op, Wait) and op.semaphores:
+            pasts = [self.closure(s, v, end, f"{s} >= {v} was visible")
+                     for s, v in op.semaphores.items()]
+            if op.mode.value == "any":
+                return _meet(pasts)  # one of the pairs was observed, not known which
+            out: Past = {}
+            for p in pasts:
+                _join(out, p)
+            return out
+        return None
+
+
+def _key(r: OpResult, start: bool, use_seq: bool) -> float | None:
+    if use_seq:
+        seq = r.start_seq if start else r.end_seq
+        return None if seq is None else float(seq)
+    return r.start_us if start else r.end_us
+
+
+def _judge(op: Op, r: OpResult, need: Past) -> str | None:
+    def visible(s: str, v: int) -> bool:
+        return need.get(s, (-1, ""))[0] >= v
+
+    if isinstance(op, Query):
+        if r.status == OK and r.value is not None and op.semaphore in need:
+            t, why = need[op.semaphore]
+            if r.value < t:
+                return (f"query {op.id} (started {fmt_time(r.start_us)}) read "
+                        f"{op.semaphore} = {r.value}, but {op.semaphore} >= {t} had to be "
+                        f"visible: {why}")
+        return None
+    if not isinstance(op, Wait) or r.status not in (DEADLINE_EXCEEDED, PENDING):
+        return None
+    if not op.semaphores or not cond(op, visible):
+        return None
+    reasons = "; ".join(need[s][1] for s, v in op.semaphores.items() if visible(s, v))
+    return (f"wait {op.id} ({op.mode.value} of {fmt_pairs(op.semaphores)}, started "
+            f"{fmt_time(r.start_us)}) ended {r.status}, but its condition was already "
+            f"visible: {reasons}")
+
+
+def _host_ops(c: Ctx) -> Iterable[tuple[Op, OpResult]]:
+    for op in c.ix.all_ops:
+        r = c.result(op.id)
+        if r is not None and isinstance(op, (Query, Wait)) and r.start_us is not None:
+            yield op, r
+
+
+def check_causality(c: Ctx) -> Iterator[Violation]:
+    pasts = _Pasts(c)
+    host = list(_host_ops(c))
+    use_seq = all(r.start_seq is not None for _, r in host)
+    observations: list[_Observation] = []
+    for op, r in host:
+        past = pasts.observation(op)
+        key = _key(r, False, use_seq)
+        if past and key is not None and r.end_us is not None:
+            actor = c.ix.position[op.id][0]
+            told = {s: (v, f"{op.id} (actor {actor}) returned at {fmt_time(r.end_us)}, "
+                           f"after which {why}") for s, (v, why) in past.items()}
+            observations.append(_Observation(op.id, actor, key, r.end_us, told))
+    observations.sort(key=lambda o: o.end_key)
+    # Sweep the host ops in start order, joining every observation that ended before.
+    ops = sorted(((k, op, r) for op, r in host
+                  if (k := _key(r, True, use_seq)) is not None), key=lambda t: t[0])
+    need: Past = {}
+    i = 0
+    for start, op, r in ops:
+        while i < len(observations) and observations[i].end_key < start:
+            _join(need, observations[i].past)
+            i += 1
+        problem = _judge(op, r, need)
+        if problem is not None:
+            yield Violation("causality", op.id, problem)
+
+
+__all__ = ["check_causality"]

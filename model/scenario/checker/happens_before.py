@@ -1,0 +1,59 @@
+"""Property `happens-before`: device work starts only after each of its waits is reached.
+
+Judged on ground truth only: the device start of the execute's work against the time
+the wait's value was reached (`GroundTruth`: a host signal's call start, a producer's
+device end). Hardware records may also carry the device's observation matrix
+(`observed_before`: per execute, the executes whose work was done when its work began);
+when present, it must also show a producer done (or a host signal started before the
+work began).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from model.scenario.checker.views import Ctx, Violation, fmt_time
+from model.scenario.types import Execute
+
+
+def _timed_problem(c: Ctx, x: Execute, start: float, s: str, v: int) -> str | None:
+    first = c.truth.earliest(s, v)
+    if first is None:
+        return (f"execute {x.id}'s work started at {fmt_time(start)} (device) but nothing "
+                f"ever signalled {s} >= {v}")
+    tol = c.clock_tol if first.host else 0.0  # device end vs device start: one clock
+    if first.lo > start + tol + 1e-6:
+        return (f"execute {x.id}'s work started at {fmt_time(start)} (device), before "
+                f"{s} reached {v}: the first signal of {s} >= {v} was {first.describe()}")
+    return None
+
+
+def _observed_problem(c: Ctx, x: Execute, start: float, s: str, v: int,
+                      seen: set[str]) -> str | None:
+    first_host = min((r.lo for r in c.truth.candidates(s, v, float("inf")) if r.host),
+                     default=None)
+    if first_host is not None and first_host <= start + c.clock_tol:
+        return None
+    producers = [p.op for p in c.ix.sites[s] if not p.host and p.value >= v]
+    if any(p in seen for p in producers):
+        return None
+    done = ", ".join(sorted(seen)) or "none"
+    return (f"execute {x.id}'s work began before any signal of {s} >= {v} was done, as the "
+            f"device observed it (producers {', '.join(producers) or 'none'}; done when it "
+            f"began: {done})")
+
+
+def check_happens_before(c: Ctx) -> Iterator[Violation]:
+    observed = c.record.observed_before
+    for x in c.ix.executes:
+        r = c.result(x.id)
+        if r is None or r.start_us is None:
+            continue
+        for s, v in x.wait.items():
+            if v <= c.ix.initial[s]:
+                continue
+            problem = _timed_problem(c, x, r.start_us, s, v)
+            if problem is None and observed is not None and x.id in observed:
+                problem = _observed_problem(c, x, r.start_us, s, v, observed[x.id])
+            if problem is not None:
+                yield Violation("happens-before", x.id, problem)
