@@ -61,7 +61,7 @@ def run_scenario_file(path: Path, backend: str = "sim", seed: int | None = None,
     """Load, run, check; returns the report (raises HipsemError on invalid input)."""
     from model.scenario.checker import check
     from model.scenario.parse import load_scenario
-    from model.scenario.report import build_report
+    from model.scenario.report import build_report, replay_command
     from model.scenario.trace import chrome_trace, write_trace
 
     scenario = load_scenario(path)
@@ -72,7 +72,8 @@ def run_scenario_file(path: Path, backend: str = "sim", seed: int | None = None,
     violations = check(scenario, record)
     if trace is not None:
         write_trace(trace, chrome_trace(scenario, record))
-    return build_report(scenario, record, violations)
+    command = replay_command(str(path), seed, [d.value for d in defects], backend, hip_runtime)
+    return build_report(scenario, record, violations, replay=command)
 
 
 def _run_sim(scenario: Any, seed: int, defects: Sequence[Defect], _runtime: str) -> Any:

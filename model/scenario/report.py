@@ -14,14 +14,16 @@ Invariants:
 from __future__ import annotations
 
 import json
+import shlex
 from collections import Counter
+from collections.abc import Sequence
 from typing import Any
 
-from model.scenario.checker import Violation
+from model.scenario.checker import Violation, not_run
 from model.scenario.record import PENDING, OpResult, PoolReport, RunRecord
 from model.scenario.types import Op, Scenario
 
-__all__ = ["REPORT_FORMAT", "build_report", "format_summary", "report_json"]
+__all__ = ["REPORT_FORMAT", "build_report", "format_summary", "replay_command", "report_json"]
 
 REPORT_FORMAT = "hipsem/report-1"
 _POOL_FIELDS = ("capacity", "created", "destroyed", "peak_in_use", "misses", "in_use_at_end")
@@ -59,10 +61,29 @@ def _semaphores(scenario: Scenario, record: RunRecord) -> dict[str, dict[str, An
     return out
 
 
+def replay_command(scenario_file: str, seed: int, defects: Sequence[str] = (),
+                   backend: str = "sim", hip_runtime: str = "cpu") -> str:
+    """The `hipsem run` command line that replays a run of `scenario_file`."""
+    words = ["hipsem", "run", scenario_file, "--seed", str(seed)]
+    for d in defects:
+        words += ["--defect", d]
+    if backend != "sim":
+        words += ["--backend", backend, "--hip-runtime", hip_runtime]
+    return " ".join(shlex.quote(w) for w in words)
+
+
+def _semaphores_after(scenario: Scenario, record: RunRecord) -> dict[str, dict[str, Any]]:
+    after = record.teardown.semaphores
+    return {s: {"value": after[s][0], "status": after[s][1]}
+            for s in scenario.semaphores if s in after}
+
+
 def build_report(
-    scenario: Scenario, record: RunRecord, violations: list[Violation]
+    scenario: Scenario, record: RunRecord, violations: list[Violation],
+    replay: str | None = None,
 ) -> dict[str, Any]:
-    """The `hipsem/report-1` dict for one run (see the module docstring)."""
+    """The `hipsem/report-1` dict for one run (see the module docstring); `replay` is the
+    command that replays the run (each violation carries it)."""
     return {
         "format": REPORT_FORMAT,
         "scenario": scenario.name,
@@ -70,7 +91,8 @@ def build_report(
         "seed": record.seed,
         "ok": not violations,
         "violations": [
-            {"property": v.property, "op": v.op, "message": v.message} for v in violations
+            {"property": v.property, "op": v.op, "message": v.message,
+             **({"replay": replay} if replay else {})} for v in violations
         ],
         "ops": {
             op.id: _op_entry(actor, op, record.ops.get(op.id)) for actor, _, op in scenario.ops()
@@ -78,6 +100,8 @@ def build_report(
         "semaphores": _semaphores(scenario, record),
         "pools": {name: _pool_entry(record.pools[name]) for name in sorted(record.pools)},
         "cancelled_at_teardown": list(record.cancelled_at_teardown),
+        "semaphores_after_teardown": _semaphores_after(scenario, record),
+        "not_run": not_run(scenario, record),
         "sim_time_us": _time(record.sim_time_us),
     }
 
@@ -100,6 +124,9 @@ def _violation_lines(report: dict[str, Any]) -> list[str]:
     for v in report["violations"]:
         where = f" [{v['op']}]" if v["op"] else ""
         lines.append(f"  - {v['property']}{where}: {v['message']}")
+    replay = next((v["replay"] for v in report["violations"] if v.get("replay")), None)
+    if replay:
+        lines.append(f"  replay: {replay}")
     return lines
 
 
@@ -129,6 +156,9 @@ def format_summary(report: dict[str, Any]) -> str:
     ]
     if report.get("cancelled_at_teardown"):
         lines.append("cancelled at teardown: " + ", ".join(report["cancelled_at_teardown"]))
+    if report.get("not_run"):
+        lines.append("never ran: " + "; ".join(f"{x}: {why}"
+                                                for x, why in report["not_run"].items()))
     if report["pools"]:
         lines.append("pools:")
         lines.extend(_pool_line(n, p) for n, p in report["pools"].items())

@@ -16,7 +16,8 @@ def test_report_format_of_a_good_run() -> None:
     report = build_report(sc, run.rec, check(sc, run.rec))
     assert list(report) == [
         "format", "scenario", "backend", "seed", "ok", "violations", "ops", "semaphores",
-        "pools", "cancelled_at_teardown", "sim_time_us",
+        "pools", "cancelled_at_teardown", "semaphores_after_teardown", "not_run",
+        "sim_time_us",
     ]  # fmt: skip
     assert report["format"] == "hipsem/report-1"
     assert (report["scenario"], report["backend"], report["seed"]) == ("t", "sim", 0)

@@ -33,6 +33,14 @@ from model.scenario.types import Execute, Op, Query, Signal, Wait
 
 # semaphore -> (value that must be visible, why)
 Past = dict[str, tuple[int, str]]
+_SELF = ""  # the reason of an observation's own value: it saw it
+
+
+def _observed_text(op: Op, r: OpResult) -> str:
+    if isinstance(op, Query):
+        return f"{op.semaphore} = {r.value}"
+    assert isinstance(op, Wait)
+    return f"{op.mode.value} of {fmt_pairs(op.semaphores)}"
 
 
 def _join(into: Past, other: Past) -> None:
@@ -112,10 +120,9 @@ class _Pasts:
             return None
         end = r.end_us
         if isinstance(op, Query) and r.value is not None:
-            return self.closure(op.semaphore, r.value, end,
-                                f"{op.semaphore} = {r.value} was visible")
+            return self.closure(op.semaphore, r.value, end, _SELF)
         if isinstance(op, Wait) and op.semaphores:
-            pasts = [self.closure(s, v, end, f"{s} >= {v} was visible")
+            pasts = [self.closure(s, v, end, _SELF)
                      for s, v in op.semaphores.items()]
             if op.mode.value == "any":
                 return _meet(pasts)  # one of the pairs was observed, not known which
@@ -172,8 +179,11 @@ def check_causality(c: Ctx) -> Iterator[Violation]:
         key = _key(r, False, use_seq)
         if past and key is not None and r.end_us is not None:
             actor = c.ix.position[op.id][0]
-            told = {s: (v, f"{op.id} (actor {actor}) returned at {fmt_time(r.end_us)}, "
-                           f"after which {why}") for s, (v, why) in past.items()}
+            seen = _observed_text(op, r)
+            told = {s: (v, f"{op.id} (actor {actor}) observed {seen} by "
+                           f"{fmt_time(r.end_us)}" + ("" if why == _SELF else
+                                                      f", whose causal past has it: {why}"))
+                    for s, (v, why) in past.items()}
             observations.append(_Observation(op.id, actor, key, r.end_us, told))
     observations.sort(key=lambda o: o.end_key)
     # Sweep the host ops in start order, joining every observation that ended before.

@@ -89,10 +89,11 @@ def _exceeded(c: Ctx, w: Wait, r: OpResult, deadline: float,
                         f"{fmt_time(deadline)} (tolerance {c.sched_tol:.3f} us)")
     by = deadline - c.sched_tol
     shown = {s: seen.at(s, by) for s in w.semaphores}
-    if w.semaphores and cond(w, lambda s, v: (shown[s] or (c.ix.initial[s], ""))[0] >= v
-                             or c.ix.initial[s] >= v):
+    if cond(w, lambda s, v: (shown[s] or (c.ix.initial[s], ""))[0] >= v
+            or c.ix.initial[s] >= v):
         evidence = ", ".join(f"{s} = {sv[0]} shown by {sv[1]}"
                              for s, sv in shown.items() if sv is not None)
+        evidence = evidence or "it held from the start (initial values or an empty list)"
         yield Violation(
             "deadline", w.id,
             f"wait {w.id} returned DEADLINE_EXCEEDED (deadline {fmt_time(deadline)}) but its "
