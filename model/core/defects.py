@@ -29,6 +29,9 @@ class Defect(enum.Enum):
     WAIT_LIMIT_DROPS = "wait-limit-drops"
     STALE_SIGNAL_REGRESS = "stale-signal-regress"
     NO_CAUSAL_FRONTIER = "no-causal-frontier"
+    EARLY_RETIRE = "early-retire"
+    FAILED_READS_VALUE = "failed-reads-value"
+    SHUTDOWN_DROPS_PARKED = "shutdown-drops-parked"
 
     @property
     def description(self) -> str:
@@ -73,4 +76,11 @@ DESCRIPTIONS: dict[Defect, str] = {
     Defect.NO_CAUSAL_FRONTIER: "retiring an action does not first make visible what its work "
     "depended on, so a host that observed its signal can still read an older upstream value "
     "while the upstream queue's completions lag (causal visibility)",
+    Defect.EARLY_RETIRE: "the completion loop retires an issued action at once instead of "
+    "waiting for its completion event or hand-off, so the host timeline advances while the "
+    "work still runs",
+    Defect.FAILED_READS_VALUE: "a query of a failed semaphore returns its value, and a timed "
+    "wait ignores the failure until its deadline (DEADLINE_EXCEEDED)",
+    Defect.SHUTDOWN_DROPS_PARKED: "shutting a queue down forgets its parked actions: they are "
+    "never CANCELLED and their signal semaphores never fail (the accounting is fudged)",
 }

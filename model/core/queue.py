@@ -395,7 +395,9 @@ class DeferredQueue:
                 yield WaitFor(self.completion_flag)
                 continue
             head = self._in_flight[0]
-            if not self.callback_mode:
+            if Defect.EARLY_RETIRE in self.ctx.defects:
+                pass  # the defect: retire at once, without waiting for the device
+            elif not self.callback_mode:
                 assert head.event is not None
                 yield Call("synchronize_event", (head.event.handle,))
             elif not head.done:
@@ -427,6 +429,13 @@ class DeferredQueue:
         """
         self._closing = True
         cancelled = list(self._pending.values())
+        if Defect.SHUTDOWN_DROPS_PARKED in self.ctx.defects:
+            for action in cancelled:  # the defect: parked actions just disappear
+                self._release_timepoints(action)
+                action.state = ActionState.CANCELLED
+            self._pending.clear()
+            self._finished[ActionState.CANCELLED] += len(cancelled)
+            cancelled = []
         for action in cancelled:
             # cancelling one action fails semaphores, which can finish others meanwhile
             if action.state is ActionState.PENDING and action.seq in self._pending:

@@ -76,7 +76,8 @@ class Semaphore:
     # -- host API ---------------------------------------------------------------------
     def query(self) -> int:
         """The current value; raises SemaphoreFailedError if the semaphore failed."""
-        self._raise_if_failed()
+        if Defect.FAILED_READS_VALUE not in self.ctx.defects:
+            self._raise_if_failed()
         return self.value
 
     def signal(self, value: int) -> None:
@@ -195,12 +196,15 @@ class Semaphore:
         return problems
 
 
-def _verdict(pairs: Sequence[tuple[Semaphore, int]], wait_any: bool) -> Verdict | None:
-    """OK / failure if the wait is decided now, None if it must keep waiting."""
+def _verdict(pairs: Sequence[tuple[Semaphore, int]], wait_any: bool,
+             failures: bool = True) -> Verdict | None:
+    """OK / failure if the wait is decided now, None if it must keep waiting.
+
+    `failures` False is defect `failed-reads-value`: failures do not decide the wait."""
     reached = [s.failure is None and s.value >= v for s, v in pairs]
     if (any(reached) if wait_any else all(reached)):
         return (StatusCode.OK, "")
-    failed = [s for s, _ in pairs if s.failure is not None]
+    failed = [s for s, _ in pairs if s.failure is not None and failures]
     if failed:  # a failure wakes every waiter on the semaphore, ALL or ANY (DESIGN.md)
         code, message = failed[0].failure  # type: ignore[misc]
         return (code, f"semaphore {failed[0].name!r} failed: {message}")
@@ -217,7 +221,8 @@ def wait_semaphores(ctx: CoreContext, pairs: Sequence[tuple[Semaphore, int]],
     """
     for s, v in pairs:
         check_value(v, f"wait value for semaphore {s.name!r}")
-    verdict = _verdict(pairs, wait_any) if pairs else (StatusCode.OK, "")
+    failures = not (Defect.FAILED_READS_VALUE in ctx.defects and timeout_us is not None)
+    verdict = _verdict(pairs, wait_any, failures) if pairs else (StatusCode.OK, "")
     if verdict is not None:
         return verdict
     if Defect.WAIT_SYNCS_DEVICE_EVENT in ctx.defects:
@@ -226,11 +231,11 @@ def wait_semaphores(ctx: CoreContext, pairs: Sequence[tuple[Semaphore, int]],
             return early
     if timeout_us == 0:
         return (StatusCode.DEADLINE_EXCEEDED, "poll: condition not reached")
-    return (yield from _park(ctx, pairs, wait_any, Deadline(timeout_us)))
+    return (yield from _park(ctx, pairs, wait_any, Deadline(timeout_us), failures))
 
 
 def _park(ctx: CoreContext, pairs: Sequence[tuple[Semaphore, int]], wait_any: bool,
-          deadline: Deadline) -> Gen[Verdict]:
+          deadline: Deadline, failures: bool = True) -> Gen[Verdict]:
     flag = Flag("host-wait")
     lost_wakeup = Defect.LOST_WAKEUP in ctx.defects
     if lost_wakeup:
@@ -244,13 +249,13 @@ def _park(ctx: CoreContext, pairs: Sequence[tuple[Semaphore, int]], wait_any: bo
     recheck = not lost_wakeup
     try:
         while True:
-            verdict = _verdict(pairs, wait_any) if recheck else None
+            verdict = _verdict(pairs, wait_any, failures) if recheck else None
             if verdict is not None:
                 return verdict
             recheck = True
             flag.clear()
             if not (yield WaitFor(flag, deadline)):
-                return _verdict(pairs, wait_any) or (
+                return _verdict(pairs, wait_any, failures) or (
                     StatusCode.DEADLINE_EXCEEDED, f"not reached within {deadline.timeout_us} us"
                 )
     finally:
