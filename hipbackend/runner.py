@@ -57,6 +57,8 @@ POLL_S = 0.005
 # runtime reads CLOCK_MONOTONIC (ns). Both return float32 milliseconds, whose spacing
 # grows with the elapsed time (`_float32_step_us`), so that is added too.
 TIMER_RESOLUTION_US = 1.0
+# Clock samples taken at set-up and again at the end of the run (`_align`).
+CLOCK_SAMPLES = 5
 # A stream wait shows as a span when the stream was held for longer than this past the
 # later of "reached the wait" and "the wait call was made" (shorter: it did not block).
 WAIT_SPAN_MIN_US = 1.0
@@ -87,8 +89,9 @@ class HipRun:
         make_recorder = recorder_factory or Recorder
         self.recorder = make_recorder(scenario, f"hip-{runtime}", seed, self._now)
         self.recorder.device_times = True  # issue/retire times stay extra fields
-        self._reference_us = 0.0  # host time of the device's time 0
-        self._reference_half_us = 0.0  # half the window it was taken in
+        # Host-clock intervals that must hold the host time of the device's time 0, one
+        # per clock sample (`_align`).
+        self._offsets: list[tuple[float, float]] = []
         self.ctx = CoreContext(self.device, core_settings(scenario), defects, self.recorder)
         self.limit_s = limit_s
         self._actors: list[threading.Thread] = []
@@ -122,9 +125,8 @@ class HipRun:
         self.device.prepare_observation(tags, timing=True)
         window = self.device.reference_window
         assert window is not None
-        before, after = self._host_us(window[0]), self._host_us(window[1])
-        self._reference_us = (before + after) / 2
-        self._reference_half_us = (after - before) / 2
+        self._offsets.append((self._host_us(window[0]), self._host_us(window[1])))
+        self._clock_samples()
         p, ctx = self.platform, self.ctx
         p.drive(ctx.initialize())
         for name, initial in self.scenario.semaphores.items():
@@ -183,8 +185,8 @@ class HipRun:
         dev, record = self.device, self.record
         raw = dev.read_work_times()
         waits = dev.read_wait_times()
-        before, after, sample_us = dev.clock_sample()
-        ref = self._reference_us
+        self._clock_samples()
+        ref, tolerance = self._align()
         times = {tag: (ref + a, ref + b) for tag, (a, b) in raw.items()}
         self.recorder.set_work_times(times)
         durations = {op.id: op.duration_us for _, _, op in self.scenario.ops()
@@ -203,13 +205,30 @@ class HipRun:
                               self._host_us(run.start), self._host_us(run.end),
                               {"stream": run.stream, "fn": run.fn}))
         record.spans = sorted(spans, key=lambda s: (s.start_us, s.track, s.name))
-        # Clock alignment: the end sample's host window against the reference's.
-        lo, hi = self._host_us(before), self._host_us(after)
-        residual = abs((lo + hi) / 2 - (ref + sample_us))
-        drift = max(0.0, residual - self._reference_half_us - (hi - lo) / 2)
-        largest = max([sample_us, *(b for _, b in raw.values())])
-        record.clock_tolerance_us = (self._reference_half_us + drift + TIMER_RESOLUTION_US
+        largest = max([0.0, *(b for _, b in raw.values())], key=abs)
+        record.clock_tolerance_us = (tolerance + TIMER_RESOLUTION_US
                                      + _float32_step_us(largest))
+
+    def _clock_samples(self) -> None:
+        """CLOCK_SAMPLES records on the device, each bracketed by host readings: the
+        device's time 0 was at host time in [before - d, after - d]."""
+        for _ in range(CLOCK_SAMPLES):
+            before, after, device_us = self.device.clock_sample()
+            self._offsets.append((self._host_us(before) - device_us,
+                                  self._host_us(after) - device_us))
+
+    def _align(self) -> tuple[float, float]:
+        """(host time of the device's time 0, how far it may be off).
+
+        Every sample's interval holds the true offset if the clocks do not drift, so the
+        offset is the middle of their intersection and the error half its width. A
+        scheduling delay only widens one sample's interval, so one quick sample at each
+        end of the run is enough. If the intersection is empty (drift, or the device
+        clock is not steady), the middle of the gap is within half the gap of every
+        sample: that half-gap is the error."""
+        lo = max(a for a, _ in self._offsets)
+        hi = min(b for _, b in self._offsets)
+        return (lo + hi) / 2, abs(hi - lo) / 2
 
     def _teardown(self) -> None:
         self.platform.abort(self._actors)
