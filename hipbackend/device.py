@@ -21,8 +21,19 @@ zero. For an observed execute i, `launch_work` enqueues, in stream order:
 `read_observation()` synchronizes the device, copies `M` back and returns, per launched
 execute, the set of executes already done when it started. If X happens-before Y through
 stream order or events, X is in Y's set; X in Y's set implies X finished before Y began.
-With `timing=True`, timing events around each observed execute give start/end times in µs
-relative to a reference record made by `prepare_observation` (`read_work_times`).
+With `timing=True`, timing events around each observed execute's work give start/end
+times in µs relative to a reference record made by `prepare_observation` (`read_work_times`;
+the end event is recorded before the done flag is set, so X in Y's set implies
+end(X) <= start(Y)), timing events around each stream wait on a recorded event give the
+waits' device spans (`read_wait_times`), and `reference_window` / `clock_sample()` give
+the host perf_counter window around the reference and around a later record, to align
+device times with the host clock.
+
+Device-call log (ground truth for the checker, host perf_counter seconds):
+`launched_at[tag]` when `launch_work` of `tag` was called, `recorded_at[tag]` when the
+`record_event` that followed that work on the same stream returned, `launch_order` (alias
+`stream_order`) per stream the tags in launch order, `host_function_runs` each host
+function's (stream, name, start, end).
 
 Rule 6. A method called while the calling thread runs a host function launched by
 hipbackend is a violation: it is logged in `host_function_api_call_log` and counted.
@@ -74,12 +85,13 @@ _D2H = hip.hipMemcpyKind.hipMemcpyDeviceToHost
 class HipStream:
     """A stream handle; `state` is "live", "closing" or "destroyed"."""
 
-    __slots__ = ("handle", "label", "state")
+    __slots__ = ("handle", "label", "last_launched", "state")
 
     def __init__(self, handle: Any, label: str) -> None:
         self.handle = handle
         self.label = label
         self.state = "live"
+        self.last_launched: str | None = None  # work tag not yet followed by a record
 
     def __repr__(self) -> str:
         return f"HipStream({self.label}, {self.state})"
@@ -153,7 +165,22 @@ class _Observation:
     matrix: int  # device address of the N x N matrix
     launched: dict[str, int] = field(default_factory=dict)  # tag -> launch count
     reference: Any = None  # timing event recorded at prepare time
+    # perf_counter just before the reference record and just after its synchronize.
+    reference_window: tuple[float, float] | None = None
     times: dict[str, tuple[Any, Any]] = field(default_factory=dict)  # tag -> events
+    # Stream waits on recorded events: (stream, "wait <event>@<record>", perf_counter just
+    # before the wait call, timing event before the wait, timing event after it).
+    waits: list[tuple[str, str, float, Any, Any]] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class HostFunctionRun:
+    """One host function as it ran: its stream, its name, perf_counter start and end."""
+
+    stream: str
+    fn: str
+    start: float
+    end: float
 
 
 class HipDevice:
@@ -175,7 +202,10 @@ class HipDevice:
         self.host_function_policy: HostFunctionPolicy = host_function_calls
         self.host_function_api_call_log: list[str] = []
         self.host_function_errors: list[str] = []
-        self.stream_order: dict[str, list[str]] = {}
+        self.stream_order: dict[str, list[str]] = {}  # per stream: tags in launch order
+        self.launched_at: dict[str, float] = {}
+        self.recorded_at: dict[str, float] = {}
+        self.host_function_runs: list[HostFunctionRun] = []
         self.events_created = 0
         self.events_destroyed = 0
         self.streams_created = 0
@@ -214,6 +244,12 @@ class HipDevice:
     @property
     def closed(self) -> bool:
         return self._closed
+
+    @property
+    def launch_order(self) -> dict[str, list[str]]:
+        """Per stream, the work tags in the order `launch_work` was called (the same
+        dict as `stream_order`; named as the SimPy device's)."""
+        return self.stream_order
 
     def __enter__(self) -> HipDevice:
         return self
@@ -276,6 +312,7 @@ class HipDevice:
                 f"work {work.tag!r}: duration_us must be finite and >= 0, "
                 f"got {work.duration_us!r}"
             )
+        called = time.perf_counter()
         obs = self._observation
         row = obs.index.get(work.tag) if obs is not None else None
         if obs is not None and row is not None:
@@ -285,6 +322,8 @@ class HipDevice:
             self._observe_end(obs, s, work.tag, row)
         with self._lock:
             self.stream_order[s.label].append(work.tag)
+            self.launched_at[work.tag] = called
+            s.last_launched = work.tag
 
     def launch_host_func(self, stream: HipStream, fn: Callable[[], None]) -> None:
         """hipLaunchHostFunc through the trampoline; `fn` stays alive until it has run."""
@@ -292,7 +331,9 @@ class HipDevice:
         s = self._live_stream(stream)
         if not callable(fn):
             raise InvalidArgumentError(f"launch_host_func: {fn!r} is not callable")
-        token = hostfn.register(fn, f"{_fn_name(fn)} on {s.label}", self._host_fn_failed)
+        name = _fn_name(fn)
+        token = hostfn.register(_timed(fn, s.label, name, self.host_function_runs, self._lock),
+                                f"{name} on {s.label}", self._host_fn_failed)
         try:
             self._hip("hipLaunchHostFunc", s.handle, hostfn.TRAMPOLINE_ADDRESS, token)
         except BaseException:
@@ -327,14 +368,28 @@ class HipDevice:
         self._guard("record_event", event, stream)
         e, s = self._live_event(event), self._live_stream(stream)
         self._hip("hipEventRecord", e.handle, s.handle)
+        returned = time.perf_counter()
         with self._lock:
             e.records += 1
+            if s.last_launched is not None:
+                self.recorded_at.setdefault(s.last_launched, returned)
+                s.last_launched = None
 
     def stream_wait_event(self, stream: HipStream, event: HipEvent) -> None:
         """hipStreamWaitEvent(flags 0): snapshot of the current record; none: no-op."""
         self._guard("stream_wait_event", stream, event)
         s, e = self._live_stream(stream), self._live_event(event)
+        obs = self._observation
+        if obs is None or obs.reference is None or e.records == 0:
+            self._hip("hipStreamWaitEvent", s.handle, e.handle, 0)
+            return
+        before, after = self._timing_event(), self._timing_event()
+        with self._lock:
+            obs.waits.append((s.label, f"wait {e.name}@{e.records}", time.perf_counter(),
+                              before, after))
+        self._hip("hipEventRecord", before, s.handle)
         self._hip("hipStreamWaitEvent", s.handle, e.handle, 0)
+        self._hip("hipEventRecord", after, s.handle)
 
     def query_event(self, event: HipEvent) -> bool:
         """hipEventQuery: True when the current record is done or there is none."""
@@ -365,9 +420,38 @@ class HipDevice:
         obs = _Observation(list(tags), {t: i for i, t in enumerate(tags)}, done, matrix)
         if timing:
             obs.reference = self._timing_event()
-            self._hip("hipEventRecord", obs.reference, self._scratch_stream())
+            stream = self._scratch_stream()
+            before = time.perf_counter()
+            self._hip("hipEventRecord", obs.reference, stream)
             self._hip("hipEventSynchronize", obs.reference)  # t0 precedes later work
+            obs.reference_window = (before, time.perf_counter())
         self._observation = obs
+
+    @property
+    def reference_window(self) -> tuple[float, float] | None:
+        """perf_counter just before the timing reference was recorded and just after its
+        synchronize returned: the reference's device time 0 lies in this window."""
+        obs = self._observation
+        return obs.reference_window if obs is not None else None
+
+    def clock_sample(self) -> tuple[float, float, float]:
+        """Record a timing event now and synchronize it: (perf_counter before the record,
+        perf_counter after the synchronize, its device time in µs since the reference).
+        Needs `prepare_observation(..., timing=True)`. Blocks."""
+        self._guard("clock_sample")
+        obs = self._require_observation()
+        if obs.reference is None:
+            raise DeviceError("clock_sample needs prepare_observation(..., timing=True)")
+        event, stream = self._timing_event(), self._scratch_stream()
+        try:
+            before = time.perf_counter()
+            self._hip("hipEventRecord", event, stream)
+            self._hip("hipEventSynchronize", event)
+            after = time.perf_counter()
+            elapsed = self._hip("hipEventElapsedTime", obs.reference, event)
+        finally:
+            self._destroy_timing_event(event)
+        return before, after, float(elapsed) * 1000.0
 
     def read_observation(self) -> dict[str, set[str]]:
         """Per launched observed execute: the executes done when it started (blocks)."""
@@ -406,6 +490,25 @@ class HipDevice:
             t0 = self._hip("hipEventElapsedTime", obs.reference, start)
             t1 = self._hip("hipEventElapsedTime", obs.reference, end)
             out[tag] = (float(t0) * 1000.0, float(t1) * 1000.0)
+        return out
+
+    def read_wait_times(self) -> list[tuple[str, str, float, float, float]]:
+        """Stream waits on recorded events, in call order: (stream, "wait <event>@<n>",
+        perf_counter just before the wait call, device µs when the stream reached the
+        wait, device µs when it passed it), device times relative to the reference.
+        Needs `prepare_observation(..., timing=True)`. Blocks."""
+        self._guard("read_wait_times")
+        obs = self._require_observation()
+        if obs.reference is None:
+            raise DeviceError("read_wait_times needs prepare_observation(..., timing=True)")
+        self._hip("hipDeviceSynchronize")
+        with self._lock:
+            waits = list(obs.waits)
+        out = []
+        for label, name, called, before, after in waits:
+            t0 = self._hip("hipEventElapsedTime", obs.reference, before)
+            t1 = self._hip("hipEventElapsedTime", obs.reference, after)
+            out.append((label, name, called, float(t0) * 1000.0, float(t1) * 1000.0))
         return out
 
     def calibrate_bytes_per_us(self, repeats: int = 5) -> float:
@@ -530,9 +633,11 @@ class HipDevice:
             self._hip("hipEventRecord", obs.times[tag][0], s.handle)
 
     def _observe_end(self, obs: _Observation, s: HipStream, tag: str, row: int) -> None:
-        self._hip("hipMemsetAsync", obs.done + row, 1, 1, s.handle)
+        # The end event precedes the done flag: "X done when Y began" implies end(X) <=
+        # start(Y) (Y's start event follows its snapshot of the done vector).
         if obs.reference is not None:
             self._hip("hipEventRecord", obs.times[tag][1], s.handle)
+        self._hip("hipMemsetAsync", obs.done + row, 1, 1, s.handle)
 
     def _require_observation(self) -> _Observation:
         self._check_open()
@@ -548,6 +653,9 @@ class HipDevice:
         for start, end in obs.times.values():
             self._destroy_timing_event(start)
             self._destroy_timing_event(end)
+        for _, _, _, before, after in obs.waits:
+            self._destroy_timing_event(before)
+            self._destroy_timing_event(after)
         if obs.reference is not None:
             self._destroy_timing_event(obs.reference)
         self._free(obs.done)
@@ -579,6 +687,23 @@ def _resolve_runtime(runtime: RuntimeInfo | str | None) -> RuntimeInfo:
     return active
 
 
+def _timed(fn: Callable[[], None], stream: str, name: str, runs: list[HostFunctionRun],
+           lock: threading.Lock) -> Callable[[], None]:
+    """`fn`, logging its start and end (perf_counter) in `runs` when it has run."""
+
+    def host_function() -> None:
+        start = time.perf_counter()
+        try:
+            fn()
+        finally:
+            end = time.perf_counter()
+            with lock:
+                runs.append(HostFunctionRun(stream, name, start, end))
+
+    host_function.__qualname__ = name
+    return host_function
+
+
 def _describe(obj: object) -> str:
     if isinstance(obj, HipStream):
         return obj.label
@@ -588,4 +713,5 @@ def _describe(obj: object) -> str:
 
 
 def _fn_name(fn: object) -> str:
-    return str(getattr(fn, "__qualname__", None) or getattr(fn, "__name__", None) or fn)
+    inner = getattr(fn, "func", fn)  # functools.partial
+    return str(getattr(inner, "__qualname__", None) or getattr(inner, "__name__", None) or fn)

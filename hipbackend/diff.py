@@ -1,15 +1,27 @@
-"""`hipsem diff`: run scenarios on the SimPy and HIP backends and compare the reports.
+"""`hipsem diff`: run scenarios on the SimPy and HIP backends and compare the outcomes.
 
-For each scenario both backends run the same core; each run is checked by the checker,
-and the two reports are compared on op statuses and on final semaphore values and
-statuses. Only *determined* outcomes must agree: an op whose allowed statuses (the
-checker's `expected_outcomes`) have more than one member — a timed wait racing its
-signal, an op racing a failure — may legitimately end differently on real threads, so a
-difference there is shown as "racy" and is not a disagreement. A semaphore is determined
-when every op that signals or fails it is.
+For each scenario the SimPy backend runs under `SIM_SEEDS` seeds (half of them with
+`THREAD_TIMING_FIELDS`, a timing as uneven as real threads) and the HIP backend once;
+every run is checked by the checker, and the runs are compared item by item on
+everything the scenario determines (`outcomes`): each op's status, each query's value,
+the set of values each semaphore showed on the host (its value log), each semaphore's
+final state before and after teardown, each pool's balance (created == destroyed, none in
+use at the end), and per queue the issue, stream and completion orders.
 
-Exit codes: 0 all agree and neither backend has a violation; 1 a disagreement or a
-violation; 2 invalid input or no usable HIP runtime (the message says what is missing).
+Which items are racy is MEASURED, not inferred: an item is "racy" iff the SimPy runs
+disagree on it among themselves; then the HIP outcome may be anything. Otherwise the HIP
+outcome must equal the SimPy outcome, else the item is a DISAGREEment. (The checker's
+analysis allows more than one outcome for many items; that is what the checker judges
+each run by, not what two backends running the same scenario may differ on.)
+
+Scenarios must make device order observable: `device_observable` stretches device work
+to milliseconds (long against the HIP backend's per-call overhead, a few hundred µs on
+the CPU runtime) and scales timeouts and sleeps with it, so that a consumer that does not
+really wait on the device starts visibly before its producer ended. `--generated N`
+scenarios are always stretched; scenario files only with `--observable`.
+
+Exit codes: 0 all agree and no run has a violation; 1 a disagreement or a violation; 2
+invalid input or no usable HIP runtime (the message says what is missing).
 """
 
 from __future__ import annotations
@@ -17,7 +29,9 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from dataclasses import dataclass, field
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -25,10 +39,33 @@ from rich.console import Console
 from rich.table import Table
 
 from model.argtypes import int_at_least
-from model.scenario.checker import check, expected_outcomes
+from model.scenario.checker import check
 from model.scenario.parse import load_scenario
 from model.scenario.record import RunRecord
-from model.scenario.types import Execute, Fail, Scenario, Signal
+from model.scenario.types import Execute, Op, Query, Scenario, Sleep, Wait
+
+SIM_SEEDS = 12  # SimPy runs per scenario; an item is racy iff they disagree
+# Half of them run with THREAD_TIMING instead of the default timing: real threads start
+# and interleave far less evenly than the default model assumes (every cost drawn from
+# [0, 2x] its base instead of +-10%), a worker thread may issue up to a GIL switch
+# interval (5 ms) late while an actor thread runs Python, and host functions start up to
+# ~1 ms after the device reached them (measured, docs/hardware.md). Without it, races of
+# two actors on one semaphore, or of an actor against a worker, look determined.
+THREAD_TIMING_FIELDS: dict[str, float] = {
+    "jitter": 1.0, "launch_work_max_us": 5000.0, "callback_latency_us": 500.0}
+# device_observable: every execute's work lasts at least MIN_WORK_US (the HIP backend's
+# submit-to-launch overhead is about 0.2 ms, at most ~1 ms, on the CPU runtime; see
+# docs/hardware.md), durations, timeouts and sleeps are multiplied by SCALE.
+MIN_WORK_US = 5000.0
+SCALE = 50.0
+# Host-side times (timeouts other than polls, sleeps) are multiplied by HOST_SCALE, at
+# most HOST_CAP_US: the HIP backend's threads start ~0.2 ms apart and wake up to a few ms
+# late, so host events the SimPy model separates by microseconds must be milliseconds
+# apart on the HIP backend.
+HOST_SCALE = 1000.0
+HOST_CAP_US = 250_000.0
+
+RunHip = Callable[[Scenario, int], RunRecord]
 
 
 @dataclass(slots=True)
@@ -54,60 +91,142 @@ class Comparison:
                          for r in self.rows]}
 
 
-def _determined_semaphores(scenario: Scenario, outcomes: dict[str, frozenset[str]]) -> set[str]:
-    racy: set[str] = set()
-    for _, _, op in scenario.ops():
-        touched = (set(op.signal) if isinstance(op, Execute)
-                   else {op.semaphore} if isinstance(op, Signal | Fail) else set())
-        if len(outcomes.get(op.id, frozenset())) != 1:
-            racy |= touched
-    return set(scenario.semaphores) - racy
+def _state(state: tuple[int, str] | None) -> str:
+    return "missing" if state is None else f"{state[0]} {state[1]}"
 
 
-def compare(scenario: Scenario, sim: RunRecord, hip: RunRecord) -> Comparison:
-    """Compare two records of the same scenario (see the module docstring)."""
-    outcomes = expected_outcomes(scenario)
+def _shown(record: RunRecord, semaphore: str) -> str:
+    """The values `semaphore` showed on the host (value log) and its failure, if any."""
+    values = sorted({c.value for c in record.value_log
+                     if c.semaphore == semaphore and c.status == "OK"})
+    failures = [c.status for c in sorted(record.value_log, key=lambda c: c.seq)
+                if c.semaphore == semaphore and c.status != "OK"]
+    text = "{" + ", ".join(map(str, values)) + "}"
+    return text + (f" failed {failures[0]}" if failures else "")
+
+
+def outcomes(scenario: Scenario, record: RunRecord) -> dict[str, str]:
+    """Every compared item of one run, in a stable order (docs/hardware.md lists them)."""
+    out: dict[str, str] = {}
+    ops = [op for _, _, op in scenario.ops()]
+    for op in ops:
+        r = record.ops.get(op.id)
+        out[f"op {op.id}"] = r.status if r is not None else "missing"
+    for op in ops:
+        if isinstance(op, Query):
+            r = record.ops.get(op.id)
+            out[f"query {op.id}"] = str(r.value) if r is not None else "missing"
+    for s in scenario.semaphores:
+        out[f"values {s}"] = _shown(record, s)
+        out[f"semaphore {s}"] = _state(record.semaphores.get(s))
+        out[f"teardown {s}"] = _state(record.teardown.semaphores.get(s))
+    for name in ("event", "timepoint"):
+        p = record.pools.get(name)
+        out[f"pool {name}"] = ("missing" if p is None else "balanced"
+                               if p.created == p.destroyed and p.in_use_at_end == 0 else
+                               f"created {p.created}, destroyed {p.destroyed}, "
+                               f"in use {p.in_use_at_end}")
+    for q in scenario.queues:
+        for what in ("issue_order", "stream_order", "completion_order"):
+            order: dict[str, list[str]] = getattr(record, what)
+            out[f"{what} {q}"] = " ".join(order.get(q, [])) or "-"
+    return out
+
+
+def compare(scenario: Scenario, sim: RunRecord | Sequence[RunRecord],
+            hip: RunRecord) -> Comparison:
+    """Compare the HIP run with the SimPy run(s) of the same scenario (module docstring).
+
+    With one SimPy record nothing is measured racy: every item must agree."""
+    sims = [sim] if isinstance(sim, RunRecord) else list(sim)
+    if not sims:
+        raise ValueError("compare needs at least one SimPy record")
+    sim_items = [outcomes(scenario, r) for r in sims]
+    hip_items = outcomes(scenario, hip)
     result = Comparison(scenario.name)
-    for op_id, a in sim.ops.items():
-        b = hip.ops[op_id].status
-        determined = len(outcomes.get(op_id, frozenset())) == 1
-        result.rows.append((f"op {op_id}", a.status, b, _verdict(a.status, b, determined)))
-    determined_sems = _determined_semaphores(scenario, outcomes)
-    for name, (value, status) in sim.semaphores.items():
-        other = hip.semaphores[name]
-        mine, theirs = f"{value} {status}", f"{other[0]} {other[1]}"
-        result.rows.append((f"semaphore {name}", mine, theirs,
-                            _verdict(mine, theirs, name in determined_sems)))
+    for item, theirs in hip_items.items():
+        seen = Counter(items[item] for items in sim_items)
+        if len(seen) == 1:
+            mine = next(iter(seen))
+            verdict = "agree" if mine == theirs else "DISAGREE"
+        else:
+            mine = " | ".join(value for value, _ in seen.most_common())
+            verdict = "racy"
+        result.rows.append((item, mine, theirs, verdict))
+    sim_violations: list[str] = []
+    for record in sims:
+        for v in check(scenario, record):
+            message = f"{v.property} {v.op}: {v.message} (seed {record.seed})"
+            if message not in sim_violations:
+                sim_violations.append(message)
     result.violations = {
-        backend: [f"{v.property} {v.op}: {v.message}" for v in check(scenario, record)]
-        for backend, record in (("sim", sim), ("hip", hip))
+        "sim": sim_violations,
+        "hip": [f"{v.property} {v.op}: {v.message}" for v in check(scenario, hip)],
     }
     return result
 
 
-def _verdict(a: str, b: str, determined: bool) -> str:
-    if a == b:
-        return "agree"
-    return "DISAGREE" if determined else "racy"
-
-
-def diff_scenario(scenario: Scenario, runtime: str, seed: int = 0) -> Comparison:
-    from hipbackend.runner import run_hip
+def sim_records(scenario: Scenario, seed: int = 0, runs: int = SIM_SEEDS) -> list[RunRecord]:
+    """The SimPy runs `diff` measures raciness with: seeds seed .. seed + runs - 1, the
+    even ones with the default timing, the odd ones with THREAD_TIMING_FIELDS."""
     from model.sim.runner import run_sim
+    from model.sim.timing import Timing
 
-    return compare(scenario, run_sim(scenario, seed), run_hip(scenario, seed, runtime=runtime))
+    timings = (Timing(), Timing(**THREAD_TIMING_FIELDS))  # type: ignore[arg-type]
+    return [run_sim(scenario, seed + k, timing=timings[k % 2]) for k in range(runs)]
 
 
-def generated_scenarios(count: int, seed: int) -> list[Scenario]:
-    """`count` scenarios from the public strategies, reproducible from `seed`."""
+def diff_scenario(scenario: Scenario, runtime: str, seed: int = 0,
+                  run_hip: RunHip | None = None, sim_runs: int = SIM_SEEDS) -> Comparison:
+    """Run `scenario` on both backends and compare; `run_hip(scenario, seed)` replaces the
+    HIP run (a test's broken backend)."""
+    if run_hip is None:
+        from hipbackend.runner import run_hip as run
+
+        def run_hip(s: Scenario, k: int) -> RunRecord:
+            return run(s, k, runtime=runtime)
+
+    return compare(scenario, sim_records(scenario, seed, sim_runs), run_hip(scenario, seed))
+
+
+def _observable(op: Op, min_work_us: float, scale: float, host_scale: float,
+                host_cap_us: float) -> Op:
+    if isinstance(op, Execute):
+        return replace(op, duration_us=max(op.duration_us * scale, min_work_us))
+    if isinstance(op, Wait) and op.timeout_us:
+        return replace(op, timeout_us=min(op.timeout_us * host_scale, host_cap_us))
+    if isinstance(op, Sleep):
+        return replace(op, us=min(op.us * host_scale, host_cap_us))
+    return op
+
+
+def device_observable(scenario: Scenario, min_work_us: float = MIN_WORK_US,
+                      scale: float = SCALE, host_scale: float = HOST_SCALE,
+                      host_cap_us: float = HOST_CAP_US) -> Scenario:
+    """`scenario` with device order observable on the HIP backend: every execute's work
+    lasts `duration_us * scale`, at least `min_work_us`; timeouts (other than polls) and
+    sleeps are multiplied by `host_scale`, at most `host_cap_us`. The graph is
+    unchanged."""
+    actors = {name: [_observable(op, min_work_us, scale, host_scale, host_cap_us)
+                     for op in ops]
+              for name, ops in scenario.actors.items()}
+    return replace(scenario, actors=actors)
+
+
+def generated_scenarios(count: int, seed: int, observable: bool = True) -> list[Scenario]:
+    """`count` scenarios from the public strategies, reproducible from `seed`, made
+    device-observable (`device_observable`) unless `observable` is False."""
     from hypothesis import HealthCheck, given, settings
+    from hypothesis import seed as hypothesis_seed
     from hypothesis import strategies as st
 
     from model.strategies import scenarios
 
     drawn: list[Scenario] = []
 
-    @settings(max_examples=count, database=None, derandomize=True, deadline=None,
+    # derandomize=True would ignore `seed`: every seed gave the same scenarios.
+    @hypothesis_seed(seed)
+    @settings(max_examples=count, database=None, deadline=None,
               suppress_health_check=list(HealthCheck))
     @given(st.randoms(use_true_random=False), scenarios())
     def collect(_: Any, scenario: Scenario) -> None:
@@ -115,20 +234,21 @@ def generated_scenarios(count: int, seed: int) -> list[Scenario]:
             drawn.append(scenario)
 
     collect()
-    return [_renamed(s, f"generated-{seed}-{i}") for i, s in enumerate(drawn)]
-
-
-def _renamed(scenario: Scenario, name: str) -> Scenario:
-    from dataclasses import replace
-
-    return replace(scenario, name=name)
+    out = [replace(s, name=f"generated-{seed}-{i}") for i, s in enumerate(drawn)]
+    return [device_observable(s) for s in out] if observable else out
 
 
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="hipsem diff", description=__doc__.splitlines()[0])
     p.add_argument("scenarios", nargs="*", type=Path, help="scenario files")
     p.add_argument("--generated", type=int_at_least("--generated"), metavar="N",
-                   help="also N generated scenarios")
+                   help="also N generated scenarios (made device-observable)")
+    p.add_argument("--observable", action="store_true",
+                   help="make the files device-observable, as generated ones: work "
+                        f">= {MIN_WORK_US:g} us and x{SCALE:g}, timeouts and sleeps "
+                        f"x{HOST_SCALE:g} (at most {HOST_CAP_US:g} us)")
+    p.add_argument("--sim-runs", type=int_at_least("--sim-runs", 1), default=SIM_SEEDS,
+                   metavar="K", help=f"SimPy runs per scenario (default {SIM_SEEDS})")
     p.add_argument("--seed", type=int_at_least("--seed"), default=0)
     p.add_argument("--hip-runtime", choices=["cpu", "rocm"], default="cpu")
     p.add_argument("--json", action="store_true")
@@ -157,6 +277,8 @@ def diff_main(argv: list[str]) -> int:
         print("hipsem diff: give scenario files and/or --generated N", file=sys.stderr)
         return 2
     scenarios = [load_scenario(path) for path in args.scenarios]
+    if args.observable:
+        scenarios = [device_observable(s) for s in scenarios]
     try:
         info = select_runtime(args.hip_runtime)
     except RuntimeUnavailable as error:
@@ -164,7 +286,8 @@ def diff_main(argv: list[str]) -> int:
         return 2
     if args.generated:
         scenarios += generated_scenarios(args.generated, args.seed)
-    results = [diff_scenario(s, args.hip_runtime, args.seed) for s in scenarios]
+    results = [diff_scenario(s, args.hip_runtime, args.seed, sim_runs=args.sim_runs)
+               for s in scenarios]
     if args.json:
         print(json.dumps({"runtime": info.description, "ok": all(r.ok for r in results),
                           "scenarios": [r.to_json() for r in results]}, indent=2))

@@ -13,6 +13,10 @@ synchronous core call runs under `ThreadPlatform.lock`; effects run outside it:
   HostOp   nothing: on hardware the real call's cost is the cost.
   Sleep    `time.sleep`.
 
+`expiry(deadline)` turns a core deadline into a `time.monotonic` instant (a method, so that
+a test can build a deliberately broken platform). `SCHEDULING_TOLERANCE_US` is how late
+this platform may wake a timed wait on a loaded machine (docs/hardware.md).
+
 `abort(threads)` wakes the generators parked on those threads and makes `drive` close
 them (their `finally` blocks release what they held) and raise `Abandoned`: that is how
 a run ends host waits that will never be satisfied.
@@ -31,6 +35,12 @@ from model.device import Device
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
+
+# How late a timed wait (or a sleep) may return past its deadline on a real thread
+# platform: the condition-variable wake-up, then the GIL (CPython's switch interval is
+# 5 ms, and several core threads may queue for it), then the monitor lock, on a loaded
+# 2-core CI machine. Measured worst cases are in docs/hardware.md.
+SCHEDULING_TOLERANCE_US = 50_000.0
 
 
 class Abandoned(Exception):
@@ -113,7 +123,7 @@ class ThreadPlatform:
             self._cond.notify_all()
 
         flag.subscribe(notify)
-        expires = _expiry(deadline)
+        expires = self.expiry(deadline)
         if expires is None:
             self._parked_forever[threading.get_ident()] = woken
         try:
@@ -157,13 +167,16 @@ class ThreadPlatform:
             with self.lock:
                 fn()
 
-        host_function.__qualname__ = getattr(fn, "__qualname__", "host_function")
+        inner = getattr(fn, "func", fn)  # functools.partial: name the function it wraps
+        host_function.__qualname__ = getattr(inner, "__qualname__", "host_function")
         return host_function
 
 
-def _expiry(deadline: Deadline | None) -> float | None:
-    if deadline is None or deadline.timeout_us is None:
-        return None
-    if deadline.expires_at is None:
-        deadline.expires_at = time.monotonic() + deadline.timeout_us / 1e6
-    return deadline.expires_at
+    def expiry(self, deadline: Deadline | None) -> float | None:
+        """The `time.monotonic` instant `deadline` expires (stamped on first use); None
+        for no deadline."""
+        if deadline is None or deadline.timeout_us is None:
+            return None
+        if deadline.expires_at is None:
+            deadline.expires_at = time.monotonic() + deadline.timeout_us / 1e6
+        return deadline.expires_at

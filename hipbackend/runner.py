@@ -3,10 +3,23 @@
 The same core, the same actors (`model.scenario.actors`) and the same recorder as the
 SimPy runner; only the platform (`hipbackend.platform.ThreadPlatform`) and the device
 (`hipbackend.device.HipDevice`) differ. Times are host-clock microseconds since the run
-started: for an execute, `start_us` is when the worker issued it and `end_us` when the core
-retired it. What the device really ordered comes from the observation matrix
-(`RunRecord.observed_before`): for each execute, the executes whose work was done when its
-work began. The checker's happens-before uses that instead of times.
+started (`_now()`).
+
+Ground truth from the device. For an execute, `start_us`/`end_us` are the DEVICE times of
+its work (timing events around it, `HipDevice.read_work_times`), aligned to the host
+clock: the device's reference event is recorded and synchronized at set-up between two
+host readings, and its device time 0 is put at their midpoint; a second sample at the end
+of the run measures drift. `record.clock_tolerance_us` bounds the error (half the
+reference window, the drift the end sample cannot explain, and the timer resolution). The
+core's own issue and retire times stay as `issue_us`/`retire_us`. `stream_order[q]` is the
+executes of q's stream in order of device start time; `issue_order[q]` the order their
+`launch_work` calls were made; `launched_us`/`recorded_us` the host times of the launch
+call and of the return of the record_event that followed the work on its stream; spans
+show device work and stream waits on the queues' streams and each host-function run on
+the "host-function thread" track, as the SimPy backend's. The observation matrix
+(`RunRecord.observed_before`: per execute, the executes whose work was done when its work
+began) stays too. `record.scheduling_tolerance_us` is the platform's
+`SCHEDULING_TOLERANCE_US`.
 
 A run ends when it has settled: every actor has finished or waits forever on a condition
 nobody can satisfy any more (no action is ready, being issued or in flight, so no
@@ -17,44 +30,78 @@ shuts the queues down and closes the pools, as in simulation.
 from __future__ import annotations
 
 import logging
+import math
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING
 
-from hipbackend.platform import ThreadPlatform
+from hipbackend.platform import SCHEDULING_TOLERANCE_US, ThreadPlatform
 from model.core.context import CoreContext
 from model.core.defects import Defect
+from model.device import Device
 from model.scenario.actors import Actor, core_settings
-from model.scenario.record import RunRecord
+from model.scenario.record import RunRecord, Span
 from model.scenario.recorder import Recorder
+from model.scenario.trace import HOST_FUNCTION_TRACK
 from model.scenario.types import Execute, Scenario
+
+if TYPE_CHECKING:
+    from hipbackend.device import HipDevice
+    from hipbackend.runtime import RuntimeInfo
 
 log = logging.getLogger(__name__)
 
 POLL_S = 0.005
+# Resolution of hipEventElapsedTime: about 1 µs on ROCm (CUDA documents 0.5 µs); the CPU
+# runtime reads CLOCK_MONOTONIC (ns). Both return float32 milliseconds, whose spacing
+# grows with the elapsed time (`_float32_step_us`), so that is added too.
+TIMER_RESOLUTION_US = 1.0
+# Clock samples taken at set-up and again at the end of the run (`_align`).
+CLOCK_SAMPLES = 5
+# A stream wait shows as a span when the stream was held for longer than this past the
+# later of "reached the wait" and "the wait call was made" (shorter: it did not block).
+WAIT_SPAN_MIN_US = 1.0
+
+DeviceFactory = Callable[["RuntimeInfo"], "HipDevice"]
+PlatformFactory = Callable[[Device], ThreadPlatform]
+RecorderFactory = Callable[..., Recorder]  # arguments as Recorder's
 
 
 class HipRun:
     """One run of a scenario on the HIP backend; `run()` returns its `RunRecord`."""
 
     def __init__(self, scenario: Scenario, seed: int = 0, defects: Iterable[Defect] = (),
-                 runtime: str = "cpu", limit_s: float = 60.0) -> None:
+                 runtime: str = "cpu", limit_s: float = 60.0, *,
+                 device_factory: DeviceFactory | None = None,
+                 platform_factory: PlatformFactory | None = None,
+                 recorder_factory: RecorderFactory | None = None) -> None:
+        """The factories (defaults HipDevice, ThreadPlatform, Recorder) let a test run
+        the core over a deliberately broken device, platform or value log."""
         from hipbackend.device import HipDevice
         from hipbackend.runtime import select_runtime
 
         self.scenario = scenario
         info = select_runtime(runtime)
-        self.device = HipDevice(info)
-        self.platform = ThreadPlatform(self.device)
+        self.device = (device_factory or HipDevice)(info)
+        self.platform = (platform_factory or ThreadPlatform)(self.device)
         self._t0 = time.perf_counter()
-        self.recorder = Recorder(scenario, f"hip-{runtime}", seed, self._now)
-        self.recorder.device_times = False
+        make_recorder = recorder_factory or Recorder
+        self.recorder = make_recorder(scenario, f"hip-{runtime}", seed, self._now)
+        self.recorder.device_times = True  # issue/retire times stay extra fields
+        # Host-clock intervals that must hold the host time of the device's time 0, one
+        # per clock sample (`_align`).
+        self._offsets: list[tuple[float, float]] = []
         self.ctx = CoreContext(self.device, core_settings(scenario), defects, self.recorder)
         self.limit_s = limit_s
         self._actors: list[threading.Thread] = []
 
     def _now(self) -> float:
         return (time.perf_counter() - self._t0) * 1e6
+
+    def _host_us(self, perf_counter_s: float) -> float:
+        """A perf_counter reading (the device's call log) on the run's host clock."""
+        return (perf_counter_s - self._t0) * 1e6
 
     @property
     def record(self) -> RunRecord:
@@ -75,7 +122,11 @@ class HipRun:
 
     def _setup(self) -> None:
         tags = [op.id for _, _, op in self.scenario.ops() if isinstance(op, Execute)]
-        self.device.prepare_observation(tags)
+        self.device.prepare_observation(tags, timing=True)
+        window = self.device.reference_window
+        assert window is not None
+        self._offsets.append((self._host_us(window[0]), self._host_us(window[1])))
+        self._clock_samples()
         p, ctx = self.platform, self.ctx
         p.drive(ctx.initialize())
         for name, initial in self.scenario.semaphores.items():
@@ -110,19 +161,74 @@ class HipRun:
             time.sleep(POLL_S)
 
     def _snapshot(self) -> None:
-        rec, dev = self.recorder, self.device
+        rec, dev, record = self.recorder, self.device, self.recorder.record
         with self.platform.lock:
             rec.snapshot_semaphores(self.ctx)
-            launched = {q: list(dev.stream_order.get(q, [])) for q in self.scenario.queues}
-            self.record.issue_order = launched
-            self.record.stream_order = {q: list(ids) for q, ids in launched.items()}
-            self.record.sim_time_us = self._now()
-            rec.derive_flows()
+            launched = {q: list(dev.launch_order.get(q, [])) for q in self.scenario.queues}
+            record.issue_order = launched
+            record.launched_us = {t: self._host_us(s) for t, s in dev.launched_at.items()}
+            record.recorded_us = {t: self._host_us(s) for t, s in dev.recorded_at.items()}
+            record.sim_time_us = self._now()
             rec.frozen = True
-        self.record.observed_before = dev.read_observation()
-        self.record.host_function_api_calls = list(dev.host_function_api_call_log)
-        self.record.host_function_api_calls += dev.host_function_errors
-        self.record.host_function_api_calls += self.platform.errors
+        # Device reads block (hipDeviceSynchronize): outside the monitor, so that host
+        # functions (which enter it) can still run.
+        record.observed_before = dev.read_observation()
+        self._device_times(launched)
+        rec.derive_flows()
+        record.host_function_api_calls = list(dev.host_function_api_call_log)
+        record.host_function_api_calls += dev.host_function_errors
+        record.host_function_api_calls += self.platform.errors
+        record.scheduling_tolerance_us = SCHEDULING_TOLERANCE_US
+
+    def _device_times(self, launched: dict[str, list[str]]) -> None:
+        """Execute times, stream orders, spans and the clock tolerance from the device."""
+        dev, record = self.device, self.record
+        raw = dev.read_work_times()
+        waits = dev.read_wait_times()
+        self._clock_samples()
+        ref, tolerance = self._align()
+        times = {tag: (ref + a, ref + b) for tag, (a, b) in raw.items()}
+        self.recorder.set_work_times(times)
+        durations = {op.id: op.duration_us for _, _, op in self.scenario.ops()
+                     if isinstance(op, Execute)}
+        for queue, tags in launched.items():
+            ran = [(times[t][0], i, t) for i, t in enumerate(tags) if t in times]
+            record.stream_order[queue] = [t for _, _, t in sorted(ran)]
+        spans = [Span(q, t, *times[t], {"duration_us": durations.get(t, 0.0)})
+                 for q, tags in launched.items() for t in tags if t in times]
+        for stream, name, called, reached, passed in waits:
+            start = max(ref + reached, self._host_us(called))
+            if ref + passed - start > WAIT_SPAN_MIN_US:
+                spans.append(Span(stream, name, start, ref + passed))
+        for run in list(dev.host_function_runs):
+            spans.append(Span(HOST_FUNCTION_TRACK, f"host function ({run.stream})",
+                              self._host_us(run.start), self._host_us(run.end),
+                              {"stream": run.stream, "fn": run.fn}))
+        record.spans = sorted(spans, key=lambda s: (s.start_us, s.track, s.name))
+        largest = max([0.0, *(b for _, b in raw.values())], key=abs)
+        record.clock_tolerance_us = (tolerance + TIMER_RESOLUTION_US
+                                     + _float32_step_us(largest))
+
+    def _clock_samples(self) -> None:
+        """CLOCK_SAMPLES records on the device, each bracketed by host readings: the
+        device's time 0 was at host time in [before - d, after - d]."""
+        for _ in range(CLOCK_SAMPLES):
+            before, after, device_us = self.device.clock_sample()
+            self._offsets.append((self._host_us(before) - device_us,
+                                  self._host_us(after) - device_us))
+
+    def _align(self) -> tuple[float, float]:
+        """(host time of the device's time 0, how far it may be off).
+
+        Every sample's interval holds the true offset if the clocks do not drift, so the
+        offset is the middle of their intersection and the error half its width. A
+        scheduling delay only widens one sample's interval, so one quick sample at each
+        end of the run is enough. If the intersection is empty (drift, or the device
+        clock is not steady), the middle of the gap is within half the gap of every
+        sample: that half-gap is the error."""
+        lo = max(a for a, _ in self._offsets)
+        hi = min(b for _, b in self._offsets)
+        return (lo + hi) / 2, abs(hi - lo) / 2
 
     def _teardown(self) -> None:
         self.platform.abort(self._actors)
@@ -141,6 +247,12 @@ class HipRun:
         dev = self.device
         self.recorder.check_conservation(self.ctx, dev.events_created - dev.events_destroyed,
                                          dev.streams_created - dev.streams_destroyed)
+
+
+def _float32_step_us(elapsed_us: float) -> float:
+    """Spacing of float32 milliseconds at `elapsed_us` (hipEventElapsedTime's type), µs."""
+    ms = max(abs(elapsed_us) / 1000.0, 1e-3)
+    return float(2.0 ** (math.floor(math.log2(ms)) - 23)) * 1000.0
 
 
 def run_hip(scenario: Scenario, seed: int = 0, defects: Iterable[Defect] = (),

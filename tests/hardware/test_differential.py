@@ -1,7 +1,8 @@
 """Differential suites: the same scenarios on the SimPy backend and on the HIP backend.
 
 The HIP backend runs on the runtime chosen by --hip-runtime (default: hipsem's CPU
-runtime, a test vehicle). Determined outcomes must agree and neither run may have a
+runtime, a test vehicle). Scenarios are made device-observable (`device_observable`: work
+of milliseconds), outcomes the SimPy runs agree on must agree and no run may have a
 violation (`hipbackend.diff.compare`).
 """
 
@@ -11,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from hipbackend.diff import compare, diff_scenario, generated_scenarios
+from hipbackend.diff import compare, device_observable, diff_scenario, generated_scenarios
 from hipbackend.runtime import RuntimeInfo
 from model.scenario.parse import load_scenario
 
@@ -22,7 +23,7 @@ FILES = sorted((ROOT / "examples").glob("*.json")) + sorted(
 
 @pytest.mark.parametrize("path", FILES, ids=[p.stem for p in FILES])
 def test_scenario_agrees_on_both_backends(path: Path, hip_runtime: RuntimeInfo) -> None:
-    result = diff_scenario(load_scenario(path), hip_runtime.kind)
+    result = diff_scenario(device_observable(load_scenario(path)), hip_runtime.kind)
     assert result.violations == {"sim": [], "hip": []}
     assert [r for r in result.rows if r[3] == "DISAGREE"] == []
 
