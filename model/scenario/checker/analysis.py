@@ -46,6 +46,7 @@ class Index:
         self.all_ops = [op for _, _, op in scenario.ops()]
         self.position = {op.id: (a, i) for a, i, op in scenario.ops()}
         self.executes = [op for op in self.all_ops if isinstance(op, Execute)]
+        self.execute_by_id = {x.id: x for x in self.executes}
         self.fails = [op for op in self.all_ops if isinstance(op, Fail)]
         self.sites: dict[str, list[_Site]] = {s: [] for s in scenario.semaphores}
         self.signallers: dict[str, list[Execute]] = {s: [] for s in scenario.semaphores}

@@ -76,6 +76,10 @@ class _Pasts:
     def __init__(self, c: Ctx) -> None:
         self.c = c
         self.done: dict[str, Past] = {}
+        self._observed: dict[str, Past | None] = {}
+        # Per actor: ops before this index are joined into the past (host signals of one
+        # actor are processed in program order, which is their time order).
+        self._actor_cursor: dict[str, tuple[int, Past]] = {}
         sites: list[tuple[float, str, Op]] = []
         index = c.scenario.op_by_id()
         for op_id in c.truth.by_op:
@@ -107,14 +111,22 @@ class _Pasts:
                                          f"execute {op.id} waited for {s} >= {v}"))
         elif isinstance(op, Signal):
             actor, index = c.ix.position[op.id]
-            for earlier in c.scenario.actors[actor][:index]:
+            done, joined = self._actor_cursor.get(actor, (0, {}))
+            for earlier in c.scenario.actors[actor][done:index]:
                 obs = self.observation(earlier)
                 if obs is not None:
-                    _join(past, obs)
+                    _join(joined, obs)
+            self._actor_cursor[actor] = (max(done, index), joined)
+            _join(past, joined)
         return past
 
     def observation(self, op: Op) -> Past | None:
         """What a host op observed (with its causal past), None if it observed nothing."""
+        if op.id not in self._observed:
+            self._observed[op.id] = self._observation(op)
+        return self._observed[op.id]
+
+    def _observation(self, op: Op) -> Past | None:
         r = self.c.result(op.id)
         if r is None or r.status != OK or r.end_us is None:
             return None

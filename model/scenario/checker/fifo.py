@@ -16,6 +16,7 @@ Ground truth: `issue_order` is the order the device saw the queue's launches, an
 
 from __future__ import annotations
 
+import bisect
 from collections.abc import Iterator
 
 from model.scenario.checker.analysis import OK
@@ -61,7 +62,50 @@ def _same_actor_order(c: Ctx, q: str, ready: list[str]) -> Iterator[Violation]:
             prev = op
 
 
-def _bound(c: Ctx, x: Execute, upper: bool) -> float | None:
+class _Bindable:
+    """Per semaphore: when each value became bindable (a host signal's call, or a
+    producer's launch / the record after it), as suffix minima over values, so that the
+    bound of a wait is one bisection."""
+
+    def __init__(self, c: Ctx) -> None:
+        self.values: dict[str, list[int]] = {}
+        self.lower: dict[str, list[float]] = {}
+        self.upper: dict[str, list[float]] = {}
+        inf = float("inf")
+        for s, sites in c.ix.sites.items():
+            rows: list[tuple[int, float, float]] = []
+            for site in sites:
+                r = c.result(site.op)
+                if r is None:
+                    continue
+                if site.host:
+                    if r.status != OK:
+                        continue
+                    lo, hi = r.start_us, r.end_us
+                else:
+                    lo, hi = c.record.launched_us.get(site.op), c.record.recorded_us.get(site.op)
+                rows.append((site.value, inf if lo is None else lo, inf if hi is None else hi))
+            rows.sort()
+            self.values[s] = [v for v, _, _ in rows]
+            self.lower[s] = _suffix_min([lo for _, lo, _ in rows])
+            self.upper[s] = _suffix_min([hi for _, _, hi in rows])
+
+    def at(self, s: str, v: int, upper: bool) -> float | None:
+        i = bisect.bisect_left(self.values[s], v)
+        table = (self.upper if upper else self.lower)[s]
+        if i >= len(table) or table[i] == float("inf"):
+            return None
+        return table[i]
+
+
+def _suffix_min(xs: list[float]) -> list[float]:
+    out: list[float] = []
+    for x in reversed(xs):
+        out.append(min(x, out[-1]) if out else x)
+    return out[::-1]
+
+
+def _bound(c: Ctx, bindable: _Bindable, x: Execute, upper: bool) -> float | None:
     """Earliest (`upper` False) or latest (`upper` True) time at which `x` can have become
     ready, from ground truth; None if unknown. Ready means: submitted, and every wait
     reached on the host or bound to a producer event already recorded."""
@@ -77,7 +121,7 @@ def _bound(c: Ctx, x: Execute, upper: bool) -> float | None:
         if v <= c.ix.initial[s]:
             continue
         unmet += 1
-        w = _wait_bound(c, s, v, upper)
+        w = bindable.at(s, v, upper)
         if w is None:
             return None
         t = max(t, w)
@@ -86,30 +130,8 @@ def _bound(c: Ctx, x: Execute, upper: bool) -> float | None:
     return t
 
 
-def _wait_bound(c: Ctx, s: str, v: int, upper: bool) -> float | None:
-    """When (S, v) became bindable: a host signal's call, or a producer whose completion
-    event was recorded (a lower bound: its launch; an upper bound: its record call)."""
-    best: float | None = None
-    for site in c.ix.sites[s]:
-        if site.value < v:
-            continue
-        r = c.result(site.op)
-        if r is None:
-            continue
-        if site.host:
-            if r.status != OK:
-                continue
-            t = r.end_us if upper else r.start_us
-        else:
-            t = (c.record.recorded_us if upper else c.record.launched_us).get(site.op)
-        if t is not None and (best is None or t < best):
-            best = t
-    if best is None and not upper:
-        return None
-    return best
-
-
-def _derived_ready_order(c: Ctx, q: str, issue: list[str]) -> Iterator[Violation]:
+def _derived_ready_order(c: Ctx, bindable: _Bindable, q: str,
+                         issue: list[str]) -> Iterator[Violation]:
     """x certainly ready before y could be ready => x launched before y."""
     by_id = {x.id: x for x in c.ix.executes if x.queue == q}
     tol = c.sched_tol
@@ -119,7 +141,7 @@ def _derived_ready_order(c: Ctx, q: str, issue: list[str]) -> Iterator[Violation
         x = by_id.get(op_id)
         if x is None:
             continue
-        lo = _bound(c, x, upper=False)
+        lo = _bound(c, bindable, x, upper=False)
         if later_min is not None and lo is not None and later_min[0] + tol < lo:
             other = later_min[1]
             found.append(Violation(
@@ -129,13 +151,13 @@ def _derived_ready_order(c: Ctx, q: str, issue: list[str]) -> Iterator[Violation
                 f"be ready (not before {fmt_time(lo)}), but the device saw {op_id} launched "
                 f"first (launch order {issue})",
             ))
-        hi = _bound(c, x, upper=True)
+        hi = _bound(c, bindable, x, upper=True)
         if hi is not None and (later_min is None or hi < later_min[0]):
             later_min = (hi, op_id)
     yield from reversed(found)
 
 
-def _fifo_queue(c: Ctx, q: str) -> Iterator[Violation]:
+def _fifo_queue(c: Ctx, bindable: _Bindable, q: str) -> Iterator[Violation]:
     ready = c.record.ready_order.get(q, [])
     issue = c.record.issue_order.get(q, [])
     stream = c.record.stream_order.get(q, [])
@@ -144,7 +166,7 @@ def _fifo_queue(c: Ctx, q: str) -> Iterator[Violation]:
     for op_id in issue:
         if op_id not in on_q:
             yield Violation("fifo", op_id, f"queue {q}: issued {op_id}, not an execute on {q}")
-    yield from _derived_ready_order(c, q, issue)
+    yield from _derived_ready_order(c, bindable, q, issue)
     if issue != ready:
         yield _order_mismatch(q, "launch order seen by the device", issue, ready,
                               "the core's ready order")
@@ -159,5 +181,6 @@ def _fifo_queue(c: Ctx, q: str) -> Iterator[Violation]:
 
 
 def check_fifo(c: Ctx) -> Iterator[Violation]:
+    bindable = _Bindable(c)
     for q in c.scenario.queues:
-        yield from _fifo_queue(c, q)
+        yield from _fifo_queue(c, bindable, q)

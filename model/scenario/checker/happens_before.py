@@ -30,13 +30,13 @@ def _timed_problem(c: Ctx, x: Execute, start: float, s: str, v: int) -> str | No
 
 def _observed_problem(c: Ctx, x: Execute, start: float, s: str, v: int,
                       seen: set[str]) -> str | None:
-    first_host = min((r.lo for r in c.truth.candidates(s, v, float("inf")) if r.host),
-                     default=None)
+    first_host = c.truth.earliest_host(s, v)
     if first_host is not None and first_host <= start + c.clock_tol:
         return None
-    producers = [p.op for p in c.ix.sites[s] if not p.host and p.value >= v]
-    if any(p in seen for p in producers):
+    executes = c.ix.execute_by_id
+    if any(x_seen in executes and executes[x_seen].signal.get(s, -1) >= v for x_seen in seen):
         return None
+    producers = [p.op for p in c.ix.sites[s] if not p.host and p.value >= v]
     done = ", ".join(sorted(seen)) or "none"
     return (f"execute {x.id}'s work began before any signal of {s} >= {v} was done, as the "
             f"device observed it (producers {', '.join(producers) or 'none'}; done when it "

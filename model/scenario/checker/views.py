@@ -62,6 +62,7 @@ class GroundTruth:
         self.sites: dict[str, list[Reached]] = {}
         self._values: dict[str, list[int]] = {}
         self._earliest: dict[str, list[Reached]] = {}
+        self._host_earliest: dict[str, list[float]] = {}
         self.by_op: dict[str, list[Reached]] = {}
         for s, sites in ix.sites.items():
             reached = sorted(
@@ -75,6 +76,11 @@ class GroundTruth:
             for r in reversed(reached):
                 suffix.append(r if not suffix or r.lo < suffix[-1].lo else suffix[-1])
             self._earliest[s] = suffix[::-1]
+            host: list[float] = []
+            for r in reversed(reached):
+                t = r.lo if r.host else float("inf")
+                host.append(min(t, host[-1]) if host else t)
+            self._host_earliest[s] = host[::-1]
             for r in reached:
                 self.by_op.setdefault(r.op, []).append(r)
 
@@ -97,9 +103,25 @@ class GroundTruth:
         return first is not None and first.lo <= t
 
     def candidates(self, s: str, v: int, t: float) -> list[Reached]:
-        """Sites that may have brought `s` to >= `v` by time `t`."""
+        """Sites that may have brought `s` to >= `v` by time `t`.
+
+        Scans upwards from `v` and stops where the suffix minimum of `lo` passes `t`,
+        so a chain (values and times ascending together) costs O(answer + 1)."""
         i = bisect.bisect_left(self._values[s], v)
-        return [r for r in self.sites[s][i:] if r.lo <= t]
+        sites, earliest = self.sites[s], self._earliest[s]
+        out = []
+        for j in range(i, len(sites)):
+            if earliest[j].lo > t:
+                break
+            if sites[j].lo <= t:
+                out.append(sites[j])
+        return out
+
+    def earliest_host(self, s: str, v: int) -> float | None:
+        """The earliest call start of a host signal of `s` with value >= `v`."""
+        i = bisect.bisect_left(self._values[s], v)
+        host = self._host_earliest[s]
+        return host[i] if i < len(host) and host[i] != float("inf") else None
 
 
 def _reached(r: OpResult | None, s: str, value: int, host: bool) -> Reached | None:
