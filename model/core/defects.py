@@ -28,6 +28,7 @@ class Defect(enum.Enum):
     PUBLISH_BEFORE_RECORD = "publish-before-record"
     WAIT_LIMIT_DROPS = "wait-limit-drops"
     STALE_SIGNAL_REGRESS = "stale-signal-regress"
+    REUSE_DESTROYED_EVENT = "reuse-destroyed-event"
 
     @property
     def description(self) -> str:
@@ -69,4 +70,7 @@ DESCRIPTIONS: dict[Defect, str] = {
     "of being left to the host timeline",
     Defect.STALE_SIGNAL_REGRESS: "completion applies a signal value even when the timeline is "
     "already past it, so host-visible values can decrease",
+    Defect.REUSE_DESTROYED_EVENT: "the event pool puts an event it destroyed (released past "
+    "capacity) back on its free list, so it hands out, or destroys again, a destroyed event "
+    "and the device rejects the call",
 }

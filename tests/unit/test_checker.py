@@ -132,6 +132,7 @@ def test_chain_good_record_passes() -> None:
 
 def test_properties_are_the_documented_ones() -> None:
     assert PROPERTIES == (
+        "crash",
         "happens-before",
         "liveness",
         "monotonic",
