@@ -20,6 +20,12 @@ this platform may wake a timed wait on a loaded machine (docs/hardware.md).
 `abort(threads)` wakes the generators parked on those threads and makes `drive` close
 them (their `finally` blocks release what they held) and raise `Abandoned`: that is how
 a run ends host waits that will never be satisfied.
+
+Crashes. An exception that ends a spawned thread, or that a host function's core code
+raises (other than a `DeviceError`, which the device records as a host-function error),
+is passed to `on_crash(where, error)` under the lock; the default appends it to
+`errors`. A `RecorderError` (hipsem's own recorder failed) is kept in `internal_errors`
+instead: the runner re-raises it as an internal error, never reports it as a crash.
 """
 
 from __future__ import annotations
@@ -31,7 +37,9 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from model.core.effects import Call, Deadline, Effect, Flag, Gen, HostOp, Sleep, WaitFor, Yield
+from model.core.status import DeviceError
 from model.device import Device
+from model.scenario.recorder import RecorderError
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -59,6 +67,11 @@ class ThreadPlatform:
         self._parked_forever: dict[int, list[bool]] = {}
         self.threads: list[threading.Thread] = []
         self.errors: list[str] = []
+        self.internal_errors: list[RecorderError] = []
+        self.on_crash: Callable[[str, Exception], None] = self._log_crash
+
+    def _log_crash(self, where: str, error: Exception) -> None:
+        self.errors.append(f"{where}: {type(error).__name__}: {error}")
 
     def locked(self, fn: Callable[..., T], *args: Any) -> T:
         """Make one synchronous core call inside the monitor."""
@@ -75,13 +88,24 @@ class ThreadPlatform:
 
     def _thread_main(self, gen: Gen[Any], name: str) -> None:
         try:
-            self.drive(gen)
+            self._drive_thread(gen)
         except Abandoned:
             pass
-        except Exception as error:  # report, never lose it
-            log.exception("thread %s failed", name)
+        except RecorderError as error:  # hipsem's own bug: the runner re-raises it
+            log.exception("thread %s: internal error", name)
             with self.lock:
-                self.errors.append(f"{name}: {type(error).__name__}: {error}")
+                self.internal_errors.append(error)
+        except Exception as error:  # a crash of the run under test: report, never lose it
+            log.debug("thread %s crashed", name, exc_info=True)
+            with self.lock:
+                self.on_crash(name, error)
+
+    def _drive_thread(self, gen: Gen[Any]) -> None:
+        try:
+            self.drive(gen)
+        finally:  # a later thread may get this ident: it must not start out abandoned
+            with self.lock:
+                self._abandoned.discard(threading.get_ident())
 
     def drive(self, gen: Gen[T]) -> T:
         """Run a core generator on the calling thread until it returns."""
@@ -110,7 +134,9 @@ class ThreadPlatform:
     def abort(self, threads: list[threading.Thread]) -> None:
         """Wake the generators parked on `threads` and abandon them (module docstring)."""
         with self.lock:
-            self._abandoned |= {t.ident for t in threads if t.ident is not None}
+            # live threads only: a finished thread's ident may belong to a new one
+            self._abandoned |= {t.ident for t in threads
+                                if t.ident is not None and t.is_alive()}
             self._cond.notify_all()
 
     def _wait_locked(self, flag: Flag, deadline: Deadline | None) -> bool | None:
@@ -165,7 +191,14 @@ class ThreadPlatform:
     def _monitored(self, fn: Callable[[], None]) -> Callable[[], None]:
         def host_function() -> None:
             with self.lock:
-                fn()
+                try:
+                    fn()
+                except DeviceError:
+                    raise  # the device records it (a host-function error)
+                except RecorderError as error:
+                    self.internal_errors.append(error)
+                except Exception as error:  # a crash of the core in a host function
+                    self.on_crash("host function", error)
 
         inner = getattr(fn, "func", fn)  # functools.partial: name the function it wraps
         host_function.__qualname__ = getattr(inner, "__qualname__", "host_function")

@@ -25,6 +25,15 @@ A run ends when it has settled: every actor has finished or waits forever on a c
 nobody can satisfy any more (no action is ready, being issued or in flight, so no
 completion can signal anything); those waits are reported PENDING. Teardown then abandons them,
 shuts the queues down and closes the pools, as in simulation.
+
+Crashes, as in simulation (model/sim/runner.py): an exception raised while driving the run
+under test (set-up, an actor, a worker or completion loop, a host function's core code,
+teardown, the post-run reads of the core's state) is recorded as `record.crash` (the
+first one); the run stops waiting at once, teardown runs on a helper thread that is
+aborted if it does not finish within `CRASH_TEARDOWN_S`, the threads are joined with
+timeouts, and conservation accounting is skipped. Thread names double as the crash's
+`where` ("actor h0", "queue q0 worker", ...). A `RecorderError` raised on any thread is
+an internal error of hipsem: `run()` re-raises it once the run is torn down.
 """
 
 from __future__ import annotations
@@ -34,15 +43,15 @@ import math
 import threading
 import time
 from collections.abc import Callable, Iterable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from hipbackend.platform import SCHEDULING_TOLERANCE_US, ThreadPlatform
-from model.core.context import CoreContext
+from hipbackend.platform import SCHEDULING_TOLERANCE_US, Abandoned, ThreadPlatform
+from model.core.context import CoreContext, CoreSettings, Observer
 from model.core.defects import Defect
 from model.device import Device
 from model.scenario.actors import Actor, core_settings
 from model.scenario.record import RunRecord, Span
-from model.scenario.recorder import Recorder
+from model.scenario.recorder import Recorder, RecorderError
 from model.scenario.trace import HOST_FUNCTION_TRACK
 from model.scenario.types import Execute, Scenario
 
@@ -51,6 +60,9 @@ if TYPE_CHECKING:
     from hipbackend.runtime import RuntimeInfo
 
 log = logging.getLogger(__name__)
+
+# Builds the core context of a run, as `model.sim.runner.ContextFactory` (any device).
+HipContextFactory = Callable[[Any, CoreSettings, Iterable[Defect], Observer], CoreContext]
 
 POLL_S = 0.005
 # Resolution of hipEventElapsedTime: about 1 µs on ROCm (CUDA documents 0.5 µs); the CPU
@@ -66,6 +78,9 @@ WAIT_SPAN_MIN_US = 1.0
 DeviceFactory = Callable[["RuntimeInfo"], "HipDevice"]
 PlatformFactory = Callable[[Device], ThreadPlatform]
 RecorderFactory = Callable[..., Recorder]  # arguments as Recorder's
+JOIN_S = 5.0  # per thread, at teardown
+TEARDOWN_S = 60.0  # the whole teardown of a run that did not crash
+CRASH_TEARDOWN_S = 1.0  # after a crash: a dead worker never drains its queue
 
 
 class HipRun:
@@ -73,11 +88,13 @@ class HipRun:
 
     def __init__(self, scenario: Scenario, seed: int = 0, defects: Iterable[Defect] = (),
                  runtime: str = "cpu", limit_s: float = 60.0, *,
+                 context_factory: HipContextFactory | None = None,
                  device_factory: DeviceFactory | None = None,
                  platform_factory: PlatformFactory | None = None,
                  recorder_factory: RecorderFactory | None = None) -> None:
-        """The factories (defaults HipDevice, ThreadPlatform, Recorder) let a test run
-        the core over a deliberately broken device, platform or value log."""
+        """`context_factory` (default CoreContext) builds the core under test; the other
+        factories (defaults HipDevice, ThreadPlatform, Recorder) let a test run the core
+        over a deliberately broken device, platform or value log."""
         from hipbackend.device import HipDevice
         from hipbackend.runtime import select_runtime
 
@@ -85,6 +102,7 @@ class HipRun:
         info = select_runtime(runtime)
         self.device = (device_factory or HipDevice)(info)
         self.platform = (platform_factory or ThreadPlatform)(self.device)
+        self.platform.on_crash = self._thread_crashed
         self._t0 = time.perf_counter()
         make_recorder = recorder_factory or Recorder
         self.recorder = make_recorder(scenario, f"hip-{runtime}", seed, self._now)
@@ -92,9 +110,11 @@ class HipRun:
         # Host-clock intervals that must hold the host time of the device's time 0, one
         # per clock sample (`_align`).
         self._offsets: list[tuple[float, float]] = []
-        self.ctx = CoreContext(self.device, core_settings(scenario), defects, self.recorder)
+        make = context_factory or CoreContext
+        self.ctx = make(self.device, core_settings(scenario), defects, self.recorder)
         self.limit_s = limit_s
         self._actors: list[threading.Thread] = []
+        self._actor_of: dict[str, Actor] = {}  # thread name -> actor
 
     def _now(self) -> float:
         return (time.perf_counter() - self._t0) * 1e6
@@ -109,16 +129,42 @@ class HipRun:
 
     def run(self) -> RunRecord:
         try:
-            self._setup()
-            self._wait_until_settled()
+            self._attempt("setup", self._setup)
+            if not self._broken():
+                self._wait_until_settled()
             self._snapshot()
             self._teardown()
             with self.platform.lock:
-                self.recorder.snapshot_teardown(self.ctx)
-            self._check_conservation()
+                self._attempt("teardown", self.recorder.snapshot_teardown, self.ctx)
+            if self.record.crash is None:
+                self._attempt("conservation check", self._check_conservation)
+            else:  # teardown could not finish: report the pools, skip the accounting
+                self._attempt("conservation check", self.recorder.set_pools, self.ctx)
         finally:
             self.device.close()
+        if self.platform.internal_errors:
+            raise self.platform.internal_errors[0]
         return self.record
+
+    def _broken(self) -> bool:
+        """The run crashed, or hipsem's recorder failed: stop waiting, tear down fast."""
+        return self.record.crash is not None or bool(self.platform.internal_errors)
+
+    def _thread_crashed(self, where: str, error: Exception) -> None:
+        """`ThreadPlatform.on_crash` (called with the lock held)."""
+        actor = self._actor_of.get(where)
+        self.recorder.crashed(error, where, actor.current if actor is not None else None)
+
+    def _attempt(self, where: str, fn: Callable[..., Any], *args: Any) -> None:
+        """A step of the run on the main thread; a raise is a crash of the run."""
+        try:
+            fn(*args)
+        except RecorderError:
+            raise
+        except Exception as error:
+            log.debug("%s crashed", where, exc_info=True)
+            with self.platform.lock:
+                self.recorder.crashed(error, where)
 
     def _setup(self) -> None:
         tags = [op.id for _, _, op in self.scenario.ops() if isinstance(op, Execute)]
@@ -134,11 +180,12 @@ class HipRun:
         for name in self.scenario.queues:
             queue = p.locked(ctx.create_queue, name)
             p.drive(queue.start())
-            p.spawn(queue.worker(), f"{name}.worker")
-            p.spawn(queue.completion(), f"{name}.completion")
+            p.spawn(queue.worker(), f"queue {name} worker")
+            p.spawn(queue.completion(), f"queue {name} completion")
         for name, ops in self.scenario.actors.items():
-            gen = Actor(ctx, self.recorder, name, ops).run()
-            self._actors.append(p.spawn(gen, f"actor {name}"))
+            actor = Actor(ctx, self.recorder, name, ops)
+            self._actor_of[f"actor {name}"] = actor
+            self._actors.append(p.spawn(actor.run(), f"actor {name}"))
 
     def _settled(self) -> bool:
         """Nothing can happen any more: every live actor waits forever on a flag not yet
@@ -154,6 +201,8 @@ class HipRun:
     def _wait_until_settled(self) -> None:
         deadline = time.monotonic() + self.limit_s
         while not self._settled():
+            if self._broken():
+                return
             if time.monotonic() > deadline:
                 self.record.conservation_problems.append(
                     f"the run did not settle within {self.limit_s} s")
@@ -163,7 +212,7 @@ class HipRun:
     def _snapshot(self) -> None:
         rec, dev, record = self.recorder, self.device, self.recorder.record
         with self.platform.lock:
-            rec.snapshot_semaphores(self.ctx)
+            self._attempt("snapshot", rec.snapshot_semaphores, self.ctx)
             launched = {q: list(dev.launch_order.get(q, [])) for q in self.scenario.queues}
             record.issue_order = launched
             record.launched_us = {t: self._host_us(s) for t, s in dev.launched_at.items()}
@@ -172,13 +221,15 @@ class HipRun:
             rec.frozen = True
         # Device reads block (hipDeviceSynchronize): outside the monitor, so that host
         # functions (which enter it) can still run.
-        record.observed_before = dev.read_observation()
-        self._device_times(launched)
-        rec.derive_flows()
+        self._attempt("snapshot", self._read_device, launched)
         record.host_function_api_calls = list(dev.host_function_api_call_log)
         record.host_function_api_calls += dev.host_function_errors
-        record.host_function_api_calls += self.platform.errors
         record.scheduling_tolerance_us = SCHEDULING_TOLERANCE_US
+
+    def _read_device(self, launched: dict[str, list[str]]) -> None:
+        self.record.observed_before = self.device.read_observation()
+        self._device_times(launched)
+        self.recorder.derive_flows()
 
     def _device_times(self, launched: dict[str, list[str]]) -> None:
         """Execute times, stream orders, spans and the clock tolerance from the device."""
@@ -231,17 +282,46 @@ class HipRun:
         return (lo + hi) / 2, abs(hi - lo) / 2
 
     def _teardown(self) -> None:
-        self.platform.abort(self._actors)
-        for thread in self._actors:
-            thread.join(timeout=5)
-        for queue in self.ctx.queues.values():
-            self.platform.drive(queue.shutdown())
-        self.platform.drive(self.ctx.close())
+        """Teardown on a helper thread, aborted if it overruns (a crashed core may never
+        drain a queue); then every thread is joined with a timeout."""
+        crashed = self._broken()
+        helper = threading.Thread(target=self._teardown_steps, name="teardown", daemon=True)
+        helper.start()
+        helper.join(CRASH_TEARDOWN_S if crashed else TEARDOWN_S)
+        if helper.is_alive():
+            self.platform.abort([helper])
+            helper.join(JOIN_S)
+            if not crashed:
+                self.record.conservation_problems.append(
+                    f"teardown did not finish within {TEARDOWN_S} s")
+        if crashed:  # wake the loops a dead thread left parked forever
+            self.platform.abort(self.platform.threads)
+        deadline = time.monotonic() + JOIN_S
         for thread in self.platform.threads:
-            thread.join(timeout=5)
+            thread.join(timeout=max(0.0, deadline - time.monotonic()) if crashed else JOIN_S)
         stuck = [t.name for t in self.platform.threads if t.is_alive()]
-        if stuck:
+        if helper.is_alive():
+            stuck.append(helper.name)
+        if stuck and not crashed:
             self.record.conservation_problems.append(f"threads did not exit: {stuck}")
+
+    def _teardown_steps(self) -> None:
+        try:
+            self.platform.abort(self._actors)
+            for thread in self._actors:
+                thread.join(timeout=JOIN_S)
+            for queue in self.ctx.queues.values():
+                self.platform.drive(queue.shutdown())
+            self.platform.drive(self.ctx.close())
+        except Abandoned:
+            pass  # overran after a crash: abandoned by _teardown
+        except RecorderError as error:
+            with self.platform.lock:
+                self.platform.internal_errors.append(error)
+        except Exception as error:
+            log.debug("teardown crashed", exc_info=True)
+            with self.platform.lock:
+                self.recorder.crashed(error, "teardown")
 
     def _check_conservation(self) -> None:
         dev = self.device
@@ -256,6 +336,7 @@ def _float32_step_us(elapsed_us: float) -> float:
 
 
 def run_hip(scenario: Scenario, seed: int = 0, defects: Iterable[Defect] = (),
-            runtime: str = "cpu") -> RunRecord:
-    """Run `scenario` once on the HIP backend (`runtime`: "cpu" or "rocm")."""
-    return HipRun(scenario, seed, defects, runtime).run()
+            runtime: str = "cpu", context_factory: HipContextFactory | None = None) -> RunRecord:
+    """Run `scenario` once on the HIP backend (`runtime`: "cpu" or "rocm");
+    `context_factory` (default `CoreContext`) builds the core under test."""
+    return HipRun(scenario, seed, defects, runtime, context_factory=context_factory).run()

@@ -75,7 +75,8 @@ class CoreContext:
         self.settings = settings or CoreSettings()
         self.defects = frozenset(defects)
         self.observer = observer or Observer()
-        self.event_pool = EventPool(device, self.settings.event_pool_capacity)
+        self.event_pool = EventPool(device, self.settings.event_pool_capacity,
+                                    Defect.REUSE_DESTROYED_EVENT in self.defects)
         self.timepoint_pool = TimepointPool(self.settings.timepoint_pool_capacity)
         self.semaphores: dict[str, Semaphore] = {}
         self.queues: dict[str, DeferredQueue] = {}

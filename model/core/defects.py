@@ -32,6 +32,7 @@ class Defect(enum.Enum):
     EARLY_RETIRE = "early-retire"
     FAILED_READS_VALUE = "failed-reads-value"
     SHUTDOWN_DROPS_PARKED = "shutdown-drops-parked"
+    REUSE_DESTROYED_EVENT = "reuse-destroyed-event"
 
     @property
     def description(self) -> str:
@@ -83,4 +84,7 @@ DESCRIPTIONS: dict[Defect, str] = {
     "wait ignores the failure until its deadline (DEADLINE_EXCEEDED)",
     Defect.SHUTDOWN_DROPS_PARKED: "shutting a queue down forgets its parked actions: they are "
     "never CANCELLED and their signal semaphores never fail (the accounting is fudged)",
+    Defect.REUSE_DESTROYED_EVENT: "the event pool puts an event it destroyed (released past "
+    "capacity) back on its free list, so it hands out, or destroys again, a destroyed event "
+    "and the device rejects the call",
 }

@@ -99,10 +99,11 @@ class PooledEvent:
 class EventPool:
     """Pool of device events (hipEventDisableTiming) shared by a context's queues."""
 
-    def __init__(self, device: Device, capacity: int) -> None:
+    def __init__(self, device: Device, capacity: int, reuse_destroyed: bool = False) -> None:
         _check_capacity(capacity)
         self.device = device
         self.capacity = capacity
+        self.reuse_destroyed = reuse_destroyed  # defect reuse-destroyed-event
         self._free: list[PooledEvent] = []  # LIFO, as in the seed
         self._doomed: list[PooledEvent] = []  # past capacity, destroyed by collect()
         self._n = _Counters()
@@ -154,6 +155,8 @@ class EventPool:
             event = self._doomed.pop()
             yield Call("destroy_event", (event.handle,))
             self._n.destroyed += 1
+            if self.reuse_destroyed:  # defect: the destroyed handle stays pooled
+                self._free.append(event)
 
     def close(self) -> Gen[None]:
         """Destroy every pooled event; events still in use stay counted as in use."""

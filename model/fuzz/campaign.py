@@ -12,7 +12,11 @@ Theory of operation:
     last `Failure` the body saw is the shrunk one;
   * shrinking is bounded by `shrink_seconds`: past it the body answers "passes" for
     every case except the best failure so far, which ends shrinking at once;
-  * a crash of the runner or the checker counts as a failure of property "crash".
+  * a run that raises (in the core, the device or the platform) is recorded by the
+    runner as `record.crash`, which the checker reports as property "crash": shrunk,
+    saved and replayed like any other failure. A custom `runner` that raises is a
+    failure of property "crash" too. hipsem's own errors (a `RecorderError`, an
+    exception of the checker) propagate: they are bugs of hipsem, not findings.
 
 Invariant: a campaign is a pure function of its config when `database` is None (the
 Hypothesis seed is fixed by `config.seed`; every simulated run is seeded).
@@ -33,6 +37,7 @@ from hypothesis.database import ExampleDatabase
 from model.core.defects import Defect
 from model.scenario.checker import Violation, check
 from model.scenario.record import RunRecord
+from model.scenario.recorder import RecorderError
 from model.scenario.types import Scenario
 from model.sim.runner import ContextFactory, run_sim
 from model.sim.timing import Timing
@@ -145,14 +150,17 @@ def evaluate(case: FuzzCase, defects: Iterable[Defect] = (), runner: Runner | No
 
 def _run_and_check(case: FuzzCase, seed: int, defects: frozenset[Defect],
                    runner: Runner | None, factory: ContextFactory | None) -> list[Violation]:
-    try:
-        if runner is not None:
+    if runner is None:  # run_sim records a crash of the run itself (record.crash)
+        record = run_sim(case.scenario, seed, defects, case.timing, factory)
+    else:
+        try:
             record = runner(case.scenario, seed, defects, case.timing)
-        else:
-            record = run_sim(case.scenario, seed, defects, case.timing, factory)
-        return check(case.scenario, record)
-    except Exception as error:  # a crash is a finding, not a campaign error
-        return [Violation("crash", None, f"{type(error).__name__}: {error}")]
+        except RecorderError:
+            raise
+        except Exception as error:  # a runner that does not record crashes: a finding
+            return [Violation("crash", None, f"the runner raised {type(error).__name__}: "
+                              f"{error}")]
+    return check(case.scenario, record)
 
 
 def _strategy(config: CampaignConfig) -> st.SearchStrategy[FuzzCase]:

@@ -11,7 +11,11 @@ Chrome trace next to it. `--json` prints one summary object instead:
 `{"examples", "seconds", "seed", "defects", "found_at", "failures": [{"property",
 "scenario_file", ...}]}`.
 
-Exit codes: 0 nothing found, 1 a property failed, 2 bad arguments (stderr says why).
+A run that raises (the core, the device or the platform) is a failure of property
+`crash`, found, shrunk, saved and replayed like any other (model/fuzz/campaign.py).
+
+Exit codes: 0 nothing found, 1 a property failed (`crash` included), 2 bad arguments
+(stderr says why); an internal error of hipsem itself propagates to `hipsem` (exit 3).
 This module and `demo_fuzz` are the only ones in model.fuzz that print.
 """
 

@@ -10,7 +10,10 @@ same violations. The campaign's runs use the default timing model unless the sce
 format can carry another one (`REPLAY_HAS_TIMING`), so that the replay is exact.
 
 Invariant: `save_failure` re-runs the saved file through `load_scenario` and reports
-whether the replay shows the same violated properties (`Saved.replays`).
+whether the replay shows the same violated properties (`Saved.replays`). A counterexample
+whose run crashes (property `crash`) is saved and replayed like any other: the runner
+records the crash (`RunRecord.crash`) instead of raising, so neither the trace nor the
+replay raises for it; the scenario file is written first, before anything is re-run.
 """
 
 from __future__ import annotations

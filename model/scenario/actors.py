@@ -29,6 +29,7 @@ class Actor:
         self.recorder = recorder
         self.name = name
         self.ops = ops
+        self.current: str | None = None  # the op being run (None before and after)
         self._handlers: dict[type, Callable[[Any], Gen[None]]] = {
             Execute: self._execute, Signal: self._signal, Query: self._query,
             Wait: self._wait, SleepOp: self._sleep, Fail: self._fail,
@@ -36,7 +37,9 @@ class Actor:
 
     def run(self) -> Gen[None]:
         for op in self.ops:
+            self.current = op.id
             yield from self._handlers[type(op)](op)
+        self.current = None
 
     def _execute(self, op: Execute) -> Gen[None]:
         self.recorder.execute_started(op.id)

@@ -4,24 +4,55 @@ The recorder is the core's `Observer`; it stamps each observation with the backe
 clock (`now()`) and a sequence number. It also holds the bookkeeping every runner needs:
 op results, the action id -> op mapping, and the post-run derivation of flows and pool
 reports.
+
+Internal errors. The recorder is hipsem's own code, but the core calls it (as its
+`Observer`) and the actors call it from inside the run under test, so an exception it
+raises would look like a crash of the run. Every method called while a run is under way
+(`op_*`, `execute_*` and the Observer hooks) therefore re-raises its own failures as
+`RecorderError`, which the runners never treat as a crash of the run: it propagates (exit
+3). `crashed()` records a crash of the run under test (the first one wins).
 """
 
 from __future__ import annotations
 
 import bisect
+import functools
 import itertools
 from collections.abc import Callable
+from typing import Any, TypeVar
 
 from model.core.context import CoreContext, Observer
 from model.core.pools import InvariantError, PoolStatistics
 from model.core.queue import Action, DeferredQueue
 from model.core.semaphore import Semaphore
 from model.core.status import StatusCode
-from model.scenario.record import Flow, OpResult, PoolReport, RunRecord, ValueChange
+from model.scenario.record import Crash, Flow, OpResult, PoolReport, RunRecord, ValueChange
 from model.scenario.types import Execute, Scenario, Signal, Wait
 
 Sources = dict[str, list[tuple[int, float, str]]]
 _Index = tuple[list[int], list[tuple[float, str]]]
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+class RecorderError(Exception):
+    """hipsem's own recorder failed while a run was under way: an internal error (a bug
+    of hipsem, exit 3), never a finding about the run under test."""
+
+
+def _internal(method: F) -> F:
+    """Re-raise any exception of a recorder method as `RecorderError` (module docstring)."""
+
+    @functools.wraps(method)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return method(*args, **kwargs)
+        except RecorderError:
+            raise
+        except Exception as error:
+            raise RecorderError(
+                f"recorder {method.__name__}: {type(error).__name__}: {error}") from error
+
+    return wrapper  # type: ignore[return-value]
 
 
 class Recorder(Observer):
@@ -48,20 +79,24 @@ class Recorder(Observer):
         return next(self._seq)
 
     # -- host op bookkeeping ----------------------------------------------------------
+    @_internal
     def op_started(self, op_id: str) -> None:
         result = self.record.ops[op_id]
         result.start_us, result.start_seq = self.now(), self.seq()
 
+    @_internal
     def op_returned(self, op_id: str, status: StatusCode, message: str = "",
                     value: int | None = None) -> None:
         result = self.record.ops[op_id]
         result.end_us, result.end_seq = self.now(), self.seq()
         result.status, result.message, result.value = status.name, message, value
 
+    @_internal
     def execute_started(self, op_id: str) -> None:
         """An actor is about to make the execute call."""
         self.record.ops[op_id].submit_start_us = self.now()
 
+    @_internal
     def execute_submitted(self, op_id: str, status: StatusCode | None, message: str) -> None:
         """An execute call returned; a status means the submission itself was rejected."""
         result = self.record.ops[op_id]
@@ -71,6 +106,7 @@ class Recorder(Observer):
             result.submit_status = status.name
 
     # -- Observer ---------------------------------------------------------------------
+    @_internal
     def value_changed(self, sem: Semaphore, value: int, code: StatusCode) -> None:
         change = ValueChange(sem.name, value, code.name, self.now(), self.seq())
         if self.frozen:
@@ -78,10 +114,12 @@ class Recorder(Observer):
         else:
             self.record.value_log.append(change)
 
+    @_internal
     def action_ready(self, queue: DeferredQueue, action: Action) -> None:
         if not self.frozen:
             self.record.ready_order[queue.name].append(action.id)
 
+    @_internal
     def action_issued(self, queue: DeferredQueue, action: Action) -> None:
         if self.frozen:
             return
@@ -91,6 +129,7 @@ class Recorder(Observer):
         if not self.device_times:
             result.start_us = result.issue_us
 
+    @_internal
     def action_finished(self, queue: DeferredQueue, action: Action) -> None:
         code, message = action.status
         if self.frozen:
@@ -105,6 +144,15 @@ class Recorder(Observer):
             self.record.completion_order[queue.name].append(action.id)
             if not self.device_times:
                 result.end_us = result.retire_us
+
+    # -- crashes ----------------------------------------------------------------------
+    def crashed(self, error: BaseException, where: str, op: str | None = None) -> bool:
+        """Record that the run under test raised `error` in `where` (while running op
+        `op`); only the first crash is kept. Returns True if this one was recorded."""
+        if self.record.crash is not None:
+            return False
+        self.record.crash = Crash(type(error).__name__, str(error), op, where)
+        return True
 
     # -- after the run ----------------------------------------------------------------
     def snapshot_semaphores(self, ctx: CoreContext) -> None:

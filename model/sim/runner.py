@@ -9,20 +9,32 @@ Phases:
      cancelled), pools closed; then conservation is checked (pools, references, device
      objects, action accounting).
 
+Crashes. An exception raised while driving the run under test (the core, the device or
+the platform, in set-up, an actor, a worker or completion loop, a host function, teardown
+or the post-run reads of the core's state) is a failure of that run, not of hipsem: the
+first one is recorded as `record.crash` (type, message, the op the raising actor was
+running, and where), the run stops stepping at once (statuses so far are snapshot), and
+teardown runs as far as it can, bounded by `limit_us` more simulated time; conservation
+accounting is skipped after a crash (teardown could not finish). The checker reports the
+crash as property `crash`. A `RecorderError` (hipsem's own recorder failed) is never a
+crash: it propagates, as does any exception of the runner's own code.
+
 The run is a pure function of (scenario, seed, defects, timing).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Generator, Iterable
 from typing import Any
+
+import simpy
 
 from model.core.context import CoreContext, CoreSettings, Observer
 from model.core.defects import Defect
 from model.core.effects import Gen
 from model.scenario.actors import Actor, core_settings
 from model.scenario.record import RunRecord
-from model.scenario.recorder import Recorder
+from model.scenario.recorder import Recorder, RecorderError
 from model.scenario.types import Scenario
 from model.sim.device import SimDevice
 from model.sim.env import SeededEnvironment
@@ -57,22 +69,62 @@ class SimRun:
         return self.recorder.record
 
     def run(self) -> RunRecord:
-        self.env.process(self._setup())
-        self._snapshot(stalled=not self._run_to_quiescence())
-        self.env.process(self._teardown())
-        self.env.run()
-        self.recorder.snapshot_teardown(self.ctx)
-        self._check_conservation()
+        self.env.process(self._guarded("setup", self._setup()))
+        quiet = self._run_to_quiescence(self.limit_us, stop_on_crash=True)
+        crashed = self.record.crash is not None
+        self._snapshot(stalled=not quiet and not crashed)
+        self.env.process(self._guarded("teardown", self._teardown()))
+        # After a crash, teardown goes as far as it can within limit_us more simulated
+        # time (a dead worker never drains its queue); otherwise it runs to the end.
+        self._run_to_quiescence(self.env.now + self.limit_us if crashed else float("inf"),
+                                stop_on_crash=False)
+        self._attempt("teardown", self.recorder.snapshot_teardown, self.ctx)
+        if self.record.crash is None:
+            self._attempt("conservation check", self._check_conservation)
+        else:  # teardown could not finish: report the pools, skip the accounting
+            self._attempt("conservation check", self.recorder.set_pools, self.ctx)
         return self.record
 
-    def _run_to_quiescence(self) -> bool:
-        """Step until nothing is scheduled (True) or the next event is past the limit."""
-        env, limit = self.env, self.limit_us
+    def _run_to_quiescence(self, limit: float, stop_on_crash: bool) -> bool:
+        """Step until nothing is scheduled (True), the next event is past `limit` (False)
+        or, with `stop_on_crash`, the run crashed (True: it stops at once)."""
+        env, record = self.env, self.record
         while (next_time := env.peek()) != float("inf"):
             if next_time > limit:
                 return False
-            env.step()
+            try:
+                env.step()
+            except RecorderError:
+                raise
+            except Exception as error:  # escaped a device process (or a host function)
+                cause = error.__cause__  # SimPy raises a copy of the process's exception
+                raised = cause if type(cause) is type(error) else error
+                self.recorder.crashed(raised, _escaped_from(error))
+            if stop_on_crash and record.crash is not None:
+                return True
         return True
+
+    def _spawn(self, where: str, gen: Gen[Any], actor: Actor | None = None) -> simpy.Process:
+        """Run a core generator as a simulated host thread whose crash is recorded."""
+        return self.env.process(self._guarded(where, self.platform.drive(gen), actor))
+
+    def _guarded(self, where: str, body: SimGen[Any],
+                 actor: Actor | None = None) -> Generator[simpy.Event, Any, None]:
+        try:
+            yield from body
+        except RecorderError:
+            raise
+        except Exception as error:
+            self.recorder.crashed(error, where, actor.current if actor else None)
+
+    def _attempt(self, where: str, fn: Callable[..., Any], *args: Any) -> None:
+        """A post-run step that reads the core or the device; a raise is a crash."""
+        try:
+            fn(*args)
+        except RecorderError:
+            raise
+        except Exception as error:
+            self.recorder.crashed(error, where)
 
     def _setup(self) -> SimGen[None]:
         ctx, drive = self.ctx, self.platform.drive
@@ -82,14 +134,25 @@ class SimRun:
         for name in self.scenario.queues:
             queue = ctx.create_queue(name)
             yield from drive(queue.start())
-            self.platform.spawn(queue.worker())
-            self.platform.spawn(queue.completion())
+            self._spawn(f"queue {name} worker", queue.worker())
+            self._spawn(f"queue {name} completion", queue.completion())
         for name, ops in self.scenario.actors.items():
-            gen = Actor(ctx, self.recorder, name, ops).run()
+            actor = Actor(ctx, self.recorder, name, ops)
+            gen = actor.run()
             self._actor_gens.append(gen)
-            self.platform.spawn(gen)
+            self._spawn(f"actor {name}", gen, actor)
 
     def _snapshot(self, stalled: bool) -> None:
+        self._attempt("snapshot", self._read_state)
+        if stalled:
+            self.record.conservation_problems.append(
+                f"the run did not quiesce within {self.limit_us} us of simulated time"
+            )
+        self.recorder.derive_flows()
+        self.recorder.frozen = True
+
+    def _read_state(self) -> None:
+        """Semaphores (the core) and what the device observed, into the record."""
         rec = self.recorder
         rec.snapshot_semaphores(self.ctx)
         rec.set_work_times(self.device.work_times)
@@ -104,12 +167,6 @@ class SimRun:
         self.record.host_function_api_calls += self.device.host_function_errors
         self.record.spans = list(self.device.spans)
         self.record.sim_time_us = float(self.env.now)
-        if stalled:
-            self.record.conservation_problems.append(
-                f"the run did not quiesce within {self.limit_us} us of simulated time"
-            )
-        rec.derive_flows()
-        rec.frozen = True
 
     def _teardown(self) -> SimGen[Any]:
         for gen in self._actor_gens:
@@ -121,6 +178,21 @@ class SimRun:
     def _check_conservation(self) -> None:
         self.recorder.check_conservation(self.ctx, self.device.live_events,
                                          self.device.live_streams)
+
+
+def _escaped_from(error: BaseException) -> str:
+    """Where an exception that escaped `env.step()` was raised: the device's host-function
+    thread runs the core's host functions; anything else is the device's own. SimPy
+    raises a copy whose `__cause__` is the exception the process raised."""
+    seen: BaseException | None = error
+    while seen is not None:
+        tb = seen.__traceback__
+        while tb is not None:
+            if tb.tb_frame.f_code.co_name == "_host_thread":
+                return "host function"
+            tb = tb.tb_next
+        seen = seen.__cause__
+    return "device"
 
 
 def run_sim(scenario: Scenario, seed: int = 0, defects: Iterable[Defect] = (),
