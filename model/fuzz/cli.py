@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shlex
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -153,6 +154,8 @@ def summary(result: CampaignResult, saved: Saved | None) -> dict[str, Any]:
                 "scenario_file": str(saved.scenario_file) if saved else None,
                 "trace_file": str(saved.trace_file) if saved else None,
                 "replays": saved.replays if saved else None,
+                "replay": (f"hipsem run {shlex.quote(str(saved.scenario_file))}"
+                           if saved else None),
                 "size": result.failure.size,
                 "seed": result.failure.seed,
                 "messages": [v.message for v in result.failure.violations

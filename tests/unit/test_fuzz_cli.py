@@ -44,10 +44,13 @@ def test_seeded_defect_is_found_saved_and_replayed(tmp_path: Path,
     assert failure["property"] == "fifo"
     saved = Path(failure["scenario_file"])
     assert saved.exists() and failure["replays"] is True
+    assert failure["replay"] == f"hipsem run {saved}"
     assert trace_problems(json.loads(Path(failure["trace_file"]).read_text())) == []
     code, out, _ = run(capsys, "run", str(saved), "--json")
     assert code == 1
-    assert "fifo" in {v["property"] for v in json.loads(out)["violations"]}
+    violations = json.loads(out)["violations"]
+    assert "fifo" in {v["property"] for v in violations}
+    assert all(v["replay"].startswith(f"hipsem run {saved} --seed ") for v in violations)
     code, _, _ = run(capsys, "run", str(saved), "--json", "--defect", "fresh-event-wait")
     assert code == 0, "the same file without its defect runs clean"
 
