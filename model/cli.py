@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import sys
 from collections.abc import Callable, Sequence
@@ -40,6 +41,9 @@ class _Parser(argparse.ArgumentParser):
         raise UsageError(f"{self.prog}: {message}")
 
 
+DEFAULT_WALL_LIMIT_S = 600.0
+
+
 def _run_parser() -> argparse.ArgumentParser:
     p = _Parser(prog="hipsem run", description="Run one scenario file, check it and report.")
     p.add_argument("scenario", help="scenario file (hipsem/scenario-1 JSON)")
@@ -52,12 +56,17 @@ def _run_parser() -> argparse.ArgumentParser:
                    help="turn a seeded defect on (repeatable; see hipsem fuzz --list-defects)")
     p.add_argument("--json", action="store_true", help="print the report as one JSON object")
     p.add_argument("--trace", type=Path, help="write a Chrome/Perfetto trace JSON here")
+    p.add_argument("--wall-limit", type=float, default=DEFAULT_WALL_LIMIT_S, metavar="S",
+                   help="SimPy backend: stop a run that has not finished after S seconds of "
+                        "wall-clock time and report it as a crash (livelock); 0: no limit "
+                        f"(default {DEFAULT_WALL_LIMIT_S:g})")
     return p
 
 
 def run_scenario_file(path: Path, backend: str = "sim", seed: int | None = None,
                       defects: Sequence[Defect] | None = None, hip_runtime: str = "cpu",
-                      trace: Path | None = None) -> dict[str, Any]:
+                      trace: Path | None = None,
+                      wall_limit_s: float | None = DEFAULT_WALL_LIMIT_S) -> dict[str, Any]:
     """Load, run, check; returns the report (raises HipsemError on invalid input)."""
     from model.scenario.checker import check
     from model.scenario.parse import load_scenario
@@ -68,7 +77,7 @@ def run_scenario_file(path: Path, backend: str = "sim", seed: int | None = None,
     replay = scenario.replay
     seed = seed if seed is not None else replay.seed
     defects = list(defects) if defects is not None else [Defect.parse(d) for d in replay.defects]
-    record = _backend(backend)(scenario, seed, defects, hip_runtime)
+    record = _backend(backend)(scenario, seed, defects, hip_runtime, wall_limit_s or None)
     violations = check(scenario, record)
     if trace is not None:
         write_trace(trace, chrome_trace(scenario, record))
@@ -76,21 +85,23 @@ def run_scenario_file(path: Path, backend: str = "sim", seed: int | None = None,
     return build_report(scenario, record, violations, replay=command)
 
 
-def _run_sim(scenario: Any, seed: int, defects: Sequence[Defect], _runtime: str) -> Any:
+def _run_sim(scenario: Any, seed: int, defects: Sequence[Defect], _runtime: str,
+             wall_limit_s: float | None) -> Any:
     from model.sim.runner import run_sim
     from model.sim.timing import Timing
 
     timing = Timing(**scenario.replay.timing) if scenario.replay.timing else None
-    return run_sim(scenario, seed, defects, timing)
+    return run_sim(scenario, seed, defects, timing, wall_limit_s=wall_limit_s)
 
 
-def _run_hip(scenario: Any, seed: int, defects: Sequence[Defect], runtime: str) -> Any:
+def _run_hip(scenario: Any, seed: int, defects: Sequence[Defect], runtime: str,
+             _wall_limit_s: float | None) -> Any:
     from hipbackend.runner import run_hip
 
     return run_hip(scenario, seed, defects, runtime=runtime)
 
 
-def _backend(name: str) -> Callable[[Any, int, Sequence[Defect], str], Any]:
+def _backend(name: str) -> Callable[[Any, int, Sequence[Defect], str, float | None], Any]:
     return {"sim": _run_sim, "hip": _run_hip}[name]
 
 
@@ -98,8 +109,11 @@ def cmd_run(argv: list[str]) -> int:
     from model.scenario.report import format_summary
 
     args = _run_parser().parse_args(argv)
+    if not (math.isfinite(args.wall_limit) and args.wall_limit >= 0):
+        raise UsageError(f"hipsem run: --wall-limit must be a number of seconds >= 0 "
+                         f"(0: no limit), got {args.wall_limit}")
     report = run_scenario_file(Path(args.scenario), args.backend, args.seed, args.defect,
-                               args.hip_runtime, args.trace)
+                               args.hip_runtime, args.trace, args.wall_limit)
     if args.json:
         print(json.dumps(report, indent=2))
     else:

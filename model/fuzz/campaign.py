@@ -43,6 +43,9 @@ from model.sim.runner import ContextFactory, run_sim
 from model.sim.timing import Timing
 from model.strategies import FuzzCase, cases, scenario_size
 
+# A generated run that takes longer than this (wall clock) livelocked: a `crash` finding.
+RUN_WALL_LIMIT_S = 20.0
+
 Runner = Callable[[Scenario, int, Iterable[Defect], Timing], RunRecord]
 ProgressHook = Callable[["Progress"], None]
 
@@ -151,7 +154,8 @@ def evaluate(case: FuzzCase, defects: Iterable[Defect] = (), runner: Runner | No
 def _run_and_check(case: FuzzCase, seed: int, defects: frozenset[Defect],
                    runner: Runner | None, factory: ContextFactory | None) -> list[Violation]:
     if runner is None:  # run_sim records a crash of the run itself (record.crash)
-        record = run_sim(case.scenario, seed, defects, case.timing, factory)
+        record = run_sim(case.scenario, seed, defects, case.timing, factory,
+                         wall_limit_s=RUN_WALL_LIMIT_S)
     else:
         try:
             record = runner(case.scenario, seed, defects, case.timing)

@@ -102,6 +102,8 @@ class PoolReport:
     misses: int
     in_use_at_end: int
     acquires: int = 0
+    prefilled: int = 0  # events made when the pool was filled (not counted in created)
+    closed: int = 0  # destroyed when the pool was closed (not counted in destroyed)
 
 
 @dataclass(frozen=True, slots=True)
@@ -166,6 +168,9 @@ class RunRecord:
     # Hardware only: per execute, the executes whose work was done when its work began
     # (the device's observation matrix). None on the SimPy backend, which has times.
     observed_before: dict[str, set[str]] | None = None
+    # The device's own count of create_event / destroy_event calls over the run (None if
+    # not observed): the ground truth the event pool's statistics must add up to.
+    device_events: tuple[int, int] | None = None
     # What teardown did (after `semaphores` and the statuses were taken).
     teardown: Teardown = field(default_factory=Teardown)
     # Slack of cross-clock comparisons: how far device times may be off the host clock

@@ -206,7 +206,7 @@ def semaphore_states(ctx: CoreContext) -> dict[str, tuple[int, str]]:
 
 def pool_report(s: PoolStatistics) -> PoolReport:
     return PoolReport(s.capacity, s.created, s.destroyed, s.peak_in_use, s.misses,
-                      s.in_use, s.acquires)
+                      s.in_use, s.acquires, s.prefilled, s.closed)
 
 
 def _reach_sources(scenario: Scenario, record: RunRecord) -> Sources:

@@ -19,12 +19,20 @@ accounting is skipped after a crash (teardown could not finish). The checker rep
 crash as property `crash`. A `RecorderError` (hipsem's own recorder failed) is never a
 crash: it propagates, as does any exception of the runner's own code.
 
-The run is a pure function of (scenario, seed, defects, timing).
+Hangs. A core that livelocks (a scan that never ends, a loop of zero-time steps) never
+reaches quiescence nor the simulated-time limit. With `wall_limit_s` set, the run is
+stopped after that much wall-clock time (SIGALRM, main thread only) and recorded as a
+crash of type `RunTimeout` with no teardown: a finding, not a hung campaign.
+
+The run is a pure function of (scenario, seed, defects, timing) (a wall-clock stop aside).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Generator, Iterable
+import contextlib
+import signal
+import threading
+from collections.abc import Callable, Generator, Iterable, Iterator
 from typing import Any
 
 import simpy
@@ -33,7 +41,7 @@ from model.core.context import CoreContext, CoreSettings, Observer
 from model.core.defects import Defect
 from model.core.effects import Gen
 from model.scenario.actors import Actor, core_settings
-from model.scenario.record import RunRecord
+from model.scenario.record import Crash, RunRecord
 from model.scenario.recorder import Recorder, RecorderError
 from model.scenario.types import Scenario
 from model.sim.device import SimDevice
@@ -42,6 +50,30 @@ from model.sim.platform import SimGen, SimPlatform
 from model.sim.timing import Timing
 
 DEFAULT_LIMIT_US = 10_000_000.0  # 10 s of simulated time
+
+
+class RunTimeout(BaseException):
+    """Raised by the wall-clock watchdog inside whatever the run was doing (not an
+    Exception, so that no crash guard of the run swallows it)."""
+
+
+@contextlib.contextmanager
+def _watchdog(seconds: float | None) -> Iterator[None]:
+    """Raise RunTimeout after `seconds` of wall-clock time (main thread only)."""
+    if not seconds or threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def fire(_signum: int, _frame: object) -> None:
+        raise RunTimeout
+
+    previous = signal.signal(signal.SIGALRM, fire)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
 
 # Builds the core context of a run (a user's variant of the core: a CoreContext subclass
 # whose create_queue makes a DeferredQueue subclass, say). Arguments as CoreContext's.
@@ -53,7 +85,8 @@ class SimRun:
 
     def __init__(self, scenario: Scenario, seed: int = 0, defects: Iterable[Defect] = (),
                  timing: Timing | None = None, limit_us: float = DEFAULT_LIMIT_US,
-                 context_factory: ContextFactory | None = None) -> None:
+                 context_factory: ContextFactory | None = None,
+                 wall_limit_s: float | None = None) -> None:
         self.scenario = scenario
         self.env = SeededEnvironment(seed)
         self.device = SimDevice(self.env, timing)
@@ -62,6 +95,7 @@ class SimRun:
         make = context_factory or CoreContext
         self.ctx = make(self.device, core_settings(scenario), defects, self.recorder)
         self.limit_us = limit_us
+        self.wall_limit_s = wall_limit_s
         self._actor_gens: list[Gen[None]] = []
 
     @property
@@ -69,6 +103,19 @@ class SimRun:
         return self.recorder.record
 
     def run(self) -> RunRecord:
+        try:
+            with _watchdog(self.wall_limit_s):
+                return self._run()
+        except RunTimeout:
+            self.recorder.frozen = True
+            self.record.crash = self.record.crash or Crash(
+                "RunTimeout",
+                f"the run did not finish within {self.wall_limit_s} s of wall-clock time "
+                f"(simulated time {float(self.env.now):.3f} us): a livelock in the core?",
+                None, "run")
+            return self.record
+
+    def _run(self) -> RunRecord:
         self.env.process(self._guarded("setup", self._setup()))
         quiet = self._run_to_quiescence(self.limit_us, stop_on_crash=True)
         crashed = self.record.crash is not None
@@ -176,6 +223,7 @@ class SimRun:
         yield from self.platform.drive(self.ctx.close())
 
     def _check_conservation(self) -> None:
+        self.record.device_events = (self.device.events_created, self.device.events_destroyed)
         self.recorder.check_conservation(self.ctx, self.device.live_events,
                                          self.device.live_streams)
 
@@ -197,9 +245,12 @@ def _escaped_from(error: BaseException) -> str:
 
 def run_sim(scenario: Scenario, seed: int = 0, defects: Iterable[Defect] = (),
             timing: Timing | None = None,
-            context_factory: ContextFactory | None = None) -> RunRecord:
+            context_factory: ContextFactory | None = None,
+            wall_limit_s: float | None = None) -> RunRecord:
     """Run `scenario` once on the SimPy backend and return what was observed.
 
-    `context_factory` (default `CoreContext`) builds the core under test.
+    `context_factory` (default `CoreContext`) builds the core under test; `wall_limit_s`
+    stops a run that livelocks (a `RunTimeout` crash).
     """
-    return SimRun(scenario, seed, defects, timing, context_factory=context_factory).run()
+    return SimRun(scenario, seed, defects, timing, context_factory=context_factory,
+                  wall_limit_s=wall_limit_s).run()

@@ -254,3 +254,19 @@ def test_empty_waits_hold_in_both_modes() -> None:
     vs = check(sc, run.rec)
     assert [(v.property, v.op) for v in vs] == [
         ("liveness", "any0"), ("linearizable-wait", "any0"), ("deadline", "any0")]
+
+
+# --------------------------------------------------------------------------- pool vs device
+
+
+def test_conservation_checks_the_event_pool_against_the_device_counts() -> None:
+    from model.scenario.record import PoolReport
+
+    sc, run = chain_run()
+    run.rec.pools["event"] = PoolReport(capacity=4, created=1, destroyed=1, peak_in_use=5,
+                                        misses=1, in_use_at_end=0, prefilled=4, closed=4)
+    run.rec.device_events = (5, 5)
+    assert only(check(sc, run.rec), "conservation") == []
+    run.rec.device_events = (6, 5)  # the pool under-reports what it created
+    vs = only(check(sc, run.rec), "conservation")
+    assert len(vs) == 1 and "the device saw 6 create_event calls" in vs[0].message

@@ -22,11 +22,28 @@ def _pool_problems(name: str, p: PoolReport) -> Iterator[str]:
         yield f"pool {name}: {created - destroyed} object(s) not destroyed after teardown"
 
 
+def _device_problems(pool: PoolReport, device: tuple[int, int]) -> Iterator[str]:
+    """The event pool's statistics against the device's own count of its calls."""
+    created, destroyed = device
+    if pool.prefilled + pool.created != created:
+        yield (f"pool event: reports {pool.prefilled} prefilled + {pool.created} created, but "
+               f"the device saw {created} create_event calls")
+    if pool.destroyed + pool.closed != destroyed:
+        yield (f"pool event: reports {pool.destroyed} destroyed + {pool.closed} at close, but "
+               f"the device saw {destroyed} destroy_event calls")
+    if pool.misses != pool.created:
+        yield f"pool event: {pool.misses} misses but {pool.created} events created on a miss"
+
+
 def check_conservation(c: Ctx) -> Iterator[Violation]:
     for problem in c.record.conservation_problems:
         yield Violation("conservation", None, problem)
     for name, pool in c.record.pools.items():
         for problem in _pool_problems(name, pool):
+            yield Violation("conservation", None, problem)
+    event_pool, device = c.record.pools.get("event"), c.record.device_events
+    if event_pool is not None and device is not None and c.record.crash is None:
+        for problem in _device_problems(event_pool, device):
             yield Violation("conservation", None, problem)
     for x in c.ix.executes:
         if x.id not in c.record.ops:

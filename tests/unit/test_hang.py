@@ -1,0 +1,41 @@
+"""A core that livelocks is a finding, not a hung run: the wall-clock watchdog of the
+SimPy runner stops it and records a `RunTimeout` crash."""
+
+from __future__ import annotations
+
+import time
+
+from model.core.context import CoreContext
+from model.core.queue import DeferredQueue
+from model.scenario.checker import check
+from model.sim.runner import SimRun
+from tests.unit.helpers import execute, scenario
+
+
+class _SpinningQueue(DeferredQueue):
+    def request_scan(self) -> None:
+        while True:  # the mutant: a scan that never ends (zero simulated time)
+            pass
+
+
+class _Spins(CoreContext):
+    def create_queue(self, name: str) -> DeferredQueue:
+        queue = _SpinningQueue(self, name)
+        self.queues[name] = queue
+        return queue
+
+
+def test_a_livelocked_run_is_stopped_and_reported_as_a_crash() -> None:
+    sc = scenario({"h": [execute("x", signal={"A": 1})]}, {"A": 0})
+    t0 = time.monotonic()
+    record = SimRun(sc, 0, context_factory=_Spins, wall_limit_s=0.5).run()
+    assert time.monotonic() - t0 < 5
+    assert record.crash is not None and record.crash.type == "RunTimeout"
+    violations = check(sc, record)
+    assert violations[0].property == "crash" and "livelock" in violations[0].message
+
+
+def test_the_watchdog_leaves_a_normal_run_alone() -> None:
+    sc = scenario({"h": [execute("x", signal={"A": 1})]}, {"A": 0})
+    record = SimRun(sc, 0, wall_limit_s=5).run()
+    assert record.crash is None and check(sc, record) == []
