@@ -154,6 +154,9 @@ class RunRecord:
     # returned (the completion event exists from then on). Missing = not observed.
     launched_us: dict[str, float] = field(default_factory=dict)
     recorded_us: dict[str, float] = field(default_factory=dict)
+    # Per queue, the intervals (from, to) during which the platform saw that queue's
+    # worker thread parked waiting for work (absent: not observed, e.g. on hardware).
+    worker_parked: dict[str, list[tuple[float, float]]] = field(default_factory=dict)
     # Device calls made from host-function context, as "call (context)" strings.
     host_function_api_calls: list[str] = field(default_factory=list)
     pools: dict[str, PoolReport] = field(default_factory=dict)

@@ -68,6 +68,11 @@ class SimPlatform:
         self.coalesce_calls = coalesce_calls
         self.timing = device.timing
         self._base = {op: float(getattr(self.timing, f"{op}_us")) for op in OPS}
+        # Platform observation: (flag name, parked from, woken at) of every WaitFor that
+        # blocked, for the flags named here (None: observe none).
+        self.observe_flags: frozenset[str] | None = None
+        self.parked: list[tuple[str, float, float]] = []
+        self.parked_open: dict[str, float] = {}  # flag name -> parked since (still parked)
 
     def spawn(self, gen: Gen[Any]) -> simpy.Process:
         """Run a core generator as its own simulated host thread."""
@@ -188,6 +193,18 @@ class SimPlatform:
     def _wait(self, flag: Flag, deadline: Deadline | None) -> SimGen[bool]:
         if flag.is_set:
             return True
+        observed = self.observe_flags is not None and flag.name in self.observe_flags
+        start = float(self.env.now)
+        if observed:
+            self.parked_open[flag.name] = start
+        try:
+            return (yield from self._block(flag, deadline))
+        finally:
+            if observed:
+                self.parked_open.pop(flag.name, None)
+                self.parked.append((flag.name, start, float(self.env.now)))
+
+    def _block(self, flag: Flag, deadline: Deadline | None) -> SimGen[bool]:
         woken = self.env.event()
 
         def notify() -> None:

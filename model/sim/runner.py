@@ -96,6 +96,8 @@ class SimRun:
         self.ctx = make(self.device, core_settings(scenario), defects, self.recorder)
         self.limit_us = limit_us
         self.wall_limit_s = wall_limit_s
+        self._work_flags = {f"{q}.work": q for q in scenario.queues}
+        self.platform.observe_flags = frozenset(self._work_flags)
         self._actor_gens: list[Gen[None]] = []
 
     @property
@@ -210,6 +212,13 @@ class SimRun:
                                    for q in self.scenario.queues}
         self.record.launched_us = dict(dev.launched_us)
         self.record.recorded_us = dict(dev.recorded_us)
+        parked: dict[str, list[tuple[float, float]]] = {q: [] for q in self.scenario.queues}
+        for flag, start, end in self.platform.parked:
+            parked[self._work_flags[flag]].append((start, end))
+        now = float(self.env.now)
+        for flag, since in self.platform.parked_open.items():
+            parked[self._work_flags[flag]].append((since, now))
+        self.record.worker_parked = parked
         self.record.host_function_api_calls = list(self.device.host_function_api_call_log)
         self.record.host_function_api_calls += self.device.host_function_errors
         self.record.spans = list(self.device.spans)

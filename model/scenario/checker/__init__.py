@@ -22,6 +22,7 @@ evidence. docs/checker.md states each rule exactly; one module per property:
   conservation         pools balanced, nothing lost                      conservation.py
   host-callback-api    no device call from host-function context         host_callback.py
   fifo                 issue, stream and completion follow ready order   fifo.py
+  prompt-issue         a worker does not sleep while its action is ready prompt.py
 
 Invariants:
   * Sound, not complete: every violation is a real defect of the run (or of the
@@ -52,6 +53,7 @@ from model.scenario.checker.host_callback import check_host_callback_api
 from model.scenario.checker.linearizable import check_linearizable
 from model.scenario.checker.liveness import check_liveness
 from model.scenario.checker.monotonic import check_monotonic
+from model.scenario.checker.prompt import check_prompt_issue
 from model.scenario.checker.propagation import check_failure_propagation
 from model.scenario.checker.provenance import check_provenance
 from model.scenario.checker.teardown import check_teardown, final_status, not_run
@@ -86,6 +88,7 @@ _CHECKS: dict[str, Callable[[Ctx], Iterator[Violation]]] = {
     "conservation": check_conservation,
     "host-callback-api": check_host_callback_api,
     "fifo": check_fifo,
+    "prompt-issue": check_prompt_issue,
 }
 PROPERTIES = tuple(_CHECKS)
 

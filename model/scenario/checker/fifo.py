@@ -62,7 +62,7 @@ def _same_actor_order(c: Ctx, q: str, ready: list[str]) -> Iterator[Violation]:
             prev = op
 
 
-class _Bindable:
+class Bindable:
     """Per semaphore: when each value became bindable (a host signal's call, or a
     producer's launch / the record after it), as suffix minima over values, so that the
     bound of a wait is one bisection."""
@@ -105,7 +105,7 @@ def _suffix_min(xs: list[float]) -> list[float]:
     return out[::-1]
 
 
-def _bound(c: Ctx, bindable: _Bindable, x: Execute, upper: bool) -> float | None:
+def bound(c: Ctx, bindable: Bindable, x: Execute, upper: bool) -> float | None:
     """Earliest (`upper` False) or latest (`upper` True) time at which `x` can have become
     ready, from ground truth; None if unknown. Ready means: submitted, and every wait
     reached on the host or bound to a producer event already recorded."""
@@ -130,7 +130,7 @@ def _bound(c: Ctx, bindable: _Bindable, x: Execute, upper: bool) -> float | None
     return t
 
 
-def _derived_ready_order(c: Ctx, bindable: _Bindable, q: str,
+def _derived_ready_order(c: Ctx, bindable: Bindable, q: str,
                          issue: list[str]) -> Iterator[Violation]:
     """x certainly ready before y could be ready => x launched before y."""
     by_id = {x.id: x for x in c.ix.executes if x.queue == q}
@@ -141,7 +141,7 @@ def _derived_ready_order(c: Ctx, bindable: _Bindable, q: str,
         x = by_id.get(op_id)
         if x is None:
             continue
-        lo = _bound(c, bindable, x, upper=False)
+        lo = bound(c, bindable, x, upper=False)
         if later_min is not None and lo is not None and later_min[0] + tol < lo:
             other = later_min[1]
             found.append(Violation(
@@ -151,13 +151,13 @@ def _derived_ready_order(c: Ctx, bindable: _Bindable, q: str,
                 f"be ready (not before {fmt_time(lo)}), but the device saw {op_id} launched "
                 f"first (launch order {issue})",
             ))
-        hi = _bound(c, bindable, x, upper=True)
+        hi = bound(c, bindable, x, upper=True)
         if hi is not None and (later_min is None or hi < later_min[0]):
             later_min = (hi, op_id)
     yield from reversed(found)
 
 
-def _fifo_queue(c: Ctx, bindable: _Bindable, q: str) -> Iterator[Violation]:
+def _fifo_queue(c: Ctx, bindable: Bindable, q: str) -> Iterator[Violation]:
     ready = c.record.ready_order.get(q, [])
     issue = c.record.issue_order.get(q, [])
     stream = c.record.stream_order.get(q, [])
@@ -181,6 +181,6 @@ def _fifo_queue(c: Ctx, bindable: _Bindable, q: str) -> Iterator[Violation]:
 
 
 def check_fifo(c: Ctx) -> Iterator[Violation]:
-    bindable = _Bindable(c)
+    bindable = Bindable(c)
     for q in c.scenario.queues:
         yield from _fifo_queue(c, bindable, q)
