@@ -43,8 +43,9 @@ from model.sim.runner import ContextFactory, run_sim
 from model.sim.timing import Timing
 from model.strategies import FuzzCase, cases, scenario_size
 
-# A generated run that takes longer than this (wall clock) livelocked: a `crash` finding.
-RUN_WALL_LIMIT_S = 20.0
+# A generated run that takes longer than this (wall clock; generated runs take
+# milliseconds) livelocked: a `crash` finding.
+RUN_WALL_LIMIT_S = 5.0
 
 Runner = Callable[[Scenario, int, Iterable[Defect], Timing], RunRecord]
 ProgressHook = Callable[["Progress"], None]

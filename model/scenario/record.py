@@ -22,6 +22,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 PENDING = "PENDING"
+# The trace track (Span.track) of the process-wide host-function thread, on every backend.
+HOST_FUNCTION_TRACK = "host-function thread"
 
 
 @dataclass(slots=True)

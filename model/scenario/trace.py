@@ -30,14 +30,13 @@ import os
 from dataclasses import dataclass
 from typing import Any
 
-from model.scenario.record import PENDING, OpResult, RunRecord
+from model.scenario.record import HOST_FUNCTION_TRACK, PENDING, OpResult, RunRecord
 from model.scenario.types import Execute, Scenario
 
 __all__ = ["HOST_FUNCTION_TRACK", "chrome_trace", "trace_problems", "write_trace"]
 
 PID = 1
 PROCESS = "hipsem"
-HOST_FUNCTION_TRACK = "host-function thread"
 FAILURE_TRACK = "semaphore failures"
 _EPS = 1e-6  # µs; float noise of ts + dur after rounding to 3 decimals
 

@@ -3,7 +3,8 @@
 Time unit: microseconds of simulated time.
 """
 
-from model.sim.device import HOST_FUNCTION_TRACK, SimDevice, SimEvent, SimStream
+from model.scenario.record import HOST_FUNCTION_TRACK
+from model.sim.device import SimDevice, SimEvent, SimStream
 from model.sim.env import SeededEnvironment
 from model.sim.timing import Timing
 

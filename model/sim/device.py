@@ -47,11 +47,9 @@ import simpy
 
 from model.core.status import DeviceError, InvalidArgumentError
 from model.device import WorkItem
-from model.scenario.record import Span
+from model.scenario.record import HOST_FUNCTION_TRACK, Span
 from model.sim.env import SeededEnvironment
 from model.sim.timing import Timing
-
-HOST_FUNCTION_TRACK = "host-function thread"
 
 WorkHook = Callable[[str, str, float], None]  # (work tag, stream label, time in µs)
 
