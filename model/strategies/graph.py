@@ -319,20 +319,20 @@ def _host_op(b: _Builder, spec: HostOpSpec, ident: str) -> list[Op]:
 def _observe(b: _Builder, spec: HostOpSpec, s: str, ident: str) -> list[Op]:
     """A fail of `s`, then two observations of it: after the failure, each must return
     the failure's status (never a value, never DEADLINE_EXCEEDED)."""
-    target: dict[str, int] = {}
-    if s in b.value:
-        target[s] = b.value[s]
-    else:
-        b.add_never(target, s)
+    def target() -> dict[str, int]:
+        pair: dict[str, int] = {}
+        if s in b.value:
+            pair[s] = b.value[s]
+        else:
+            b.add_never(pair, s)
+        return pair
+
     observers: list[Op] = [
         Query(f"{ident}q", s),
-        Wait(f"{ident}p", dict(target), WaitMode.ALL, 0.0),
-        Wait(f"{ident}t", dict(target), WaitMode.ANY, 50.0),
-        Wait(f"{ident}w", dict(target), WaitMode.ALL, None),
+        Wait(f"{ident}p", target(), WaitMode.ALL, 0.0),
+        Wait(f"{ident}t", target(), WaitMode.ANY, 50.0),
+        Wait(f"{ident}w", target(), WaitMode.ALL, None),
     ]
-    for op in observers[1:]:
-        if isinstance(op, Wait) and s not in b.value:
-            b.never.append((op.semaphores, s))
     first = spec.edge & 3
     second = (first + 1 + (spec.edge >> 2 & 1)) % 4
     return [Fail(ident, s, spec.code, "injected"), observers[first], observers[second]]
