@@ -240,11 +240,9 @@ class _OpParser:
             self.ctx.expect(path, value, 'a semaphore declared in "semaphores"')
         return name
 
-    def values(self, value: Any, path: str, nonempty: bool = False) -> dict[str, int]:
-        """A map semaphore -> timeline value (a wait or signal list)."""
+    def values(self, value: Any, path: str) -> dict[str, int]:
+        """A map semaphore -> timeline value (a wait or signal list; may be empty)."""
         m = self.ctx.mapping(value, path, "semaphore names to timeline values")
-        if nonempty and not m:
-            self.ctx.fail(path, "empty; expected at least one semaphore")
         for name, v in m.items():
             if name not in self.semaphores:
                 self.ctx.fail(
@@ -282,7 +280,7 @@ class _OpParser:
         timeout = v.get("timeout_us")
         return Wait(
             id=op_id,
-            semaphores=self.values(v["semaphores"], _key(path, "semaphores"), nonempty=True),
+            semaphores=self.values(v["semaphores"], _key(path, "semaphores")),
             mode=WaitMode(mode),
             timeout_us=None
             if timeout is None

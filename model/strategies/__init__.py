@@ -7,6 +7,7 @@ Every strategy's docstring says how it shrinks.
 
 from model.strategies.graph import (
     HostOpSpec,
+    MotifSpec,
     NodeSpec,
     Shape,
     build_scenario,
@@ -29,6 +30,7 @@ __all__ = [
     "FuzzCase",
     "HostOpSpec",
     "InvalidDocument",
+    "MotifSpec",
     "NodeSpec",
     "Shape",
     "build_scenario",

@@ -16,11 +16,15 @@ How things shrink (Hypothesis shrinks the drawn integers, then this module rebui
   * shape codes toward one queue, one semaphore, one actor, initial value 0, the seed's
     settings; timing codes toward `Timing()`; seeds toward 0.
 
-Distribution: items are 50% executes, 19% host signals, 12% host waits, 6% each fails,
-queries and sleeps, about 15 per scenario (one chance in 16 to stop after each); settings
-and timings are often small (pools of 0-4, 0-2 device waits per action, a 1-10 us
-callback latency), so the shapes the seeded defects need (tiny pools, tight races,
-several ready batches on one queue) come up often without special-casing any defect.
+Distribution (docs/strategies.md, "Distribution"): items are 41% executes, 14% host
+signals, 9% host waits, 3% each fails, queries, sleeps, empty waits, fail-then-observe and
+parked executes, 1.6% each signals to MAX_VALUE and stale signals, and 14% motifs
+(fan-out, fail-scan, fail-reached, partial timed wait, causal chain); about 15 items per
+scenario (one chance in 16 to stop after each) within `max_ops`. Settings and timings are
+often small or slow (pools of 0-4, 0-2 device waits per action, 1-500 us callback
+latency, 50-300 us host functions), so the shapes the seeded defects need (tiny pools,
+tight races, several ready batches on one queue, lagging completions) come up often
+without special-casing any defect.
 """
 
 from __future__ import annotations
@@ -29,7 +33,7 @@ from dataclasses import dataclass, field
 
 from hypothesis import strategies as st
 
-from model.scenario.types import Completion, Scenario, Settings
+from model.scenario.types import MAX_VALUE, Completion, Scenario, Settings
 from model.sim.timing import Timing
 from model.strategies.graph import ITEM_BITS, Item, Shape, build_scenario, decode_item, mix
 
@@ -39,10 +43,14 @@ _CODES = st.integers(0, (1 << (ITEM_BITS + _STOP_BITS)) - 1)
 _EVENT_CAPS = (32, 0, 1, 2, 4, 32, 1, 8)
 _TIMEPOINT_CAPS = (32, 0, 1, 3)
 _WAIT_LIMITS = (32, 0, 1, 0)
-_BASES = (0, 0, 0, 0, 5, 100, 0, 0)
-_LATENCIES = (100.0, 10.0, 1.0, 100.0)
+_MIXED = -1  # per semaphore, cycling through _MIXED_BASES
+_HIGH = MAX_VALUE - 3  # room for three signals each
+_BASES = (0, 0, 0, 0, 5, 100, _MIXED, _HIGH)
+_MIXED_BASES = (0, MAX_VALUE, 5, MAX_VALUE - 1, 0, 100)
+_LATENCIES = (100.0, 10.0, 1.0, 500.0)
 _HOST_OPS = (1.0, 0.2, 5.0, 1.0)
 _JITTERS = (0.1, 0.5, 0.0, 0.1)
+_HOST_FUNCTIONS = (1.0, 50.0, 1.0, 300.0)  # slow host callbacks (serialized on one thread)
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,20 +81,24 @@ def core_settings() -> st.SearchStrategy[Settings]:
 
 def _timing(code: int) -> Timing:
     return Timing(callback_latency_us=_LATENCIES[code & 3], host_op_us=_HOST_OPS[code >> 2 & 3],
-                  jitter=_JITTERS[code >> 4 & 3])
+                  jitter=_JITTERS[code >> 4 & 3], host_function_us=_HOST_FUNCTIONS[code >> 6 & 3])
 
 
 def timings() -> st.SearchStrategy[Timing]:
-    """Timing models: callback latency 100/10/1 us, host op 1/0.2/5 us, jitter 0.1/0.5/0.
+    """Timing models: callback latency 100/10/1/500 us, host op 1/0.2/5 us, jitter
+    0.1/0.5/0, host function (callback body) 1/50/300 us — slow callbacks delay every
+    other queue's completions, since all host functions share one runtime thread.
 
     Shrinks toward `Timing()` (the defaults of DESIGN.md)."""
-    return st.integers(0, 63).map(_timing)
+    return st.integers(0, 255).map(_timing)
 
 
 def shapes(max_queues: int = 4, max_semaphores: int = 6, max_actors: int = 3,
            settings: st.SearchStrategy[Settings] | None = None) -> st.SearchStrategy[Shape]:
     """Counts of queues (1..max_queues), semaphores (1..max_semaphores) and host actors
-    (1..max_actors), the semaphores' initial value (0, 5 or 100) and the core settings.
+    (1..max_actors), the semaphores' initial values (all 0, 5, 100 or MAX_VALUE - 3, or
+    mixed: 0, MAX_VALUE, 5, MAX_VALUE - 1, 0, 100 in turn) and the core settings. Motifs
+    may add semaphores and queues up to `max_semaphores` and `max_queues`.
 
     Shrinks toward one queue, one semaphore, one actor, initial value 0 and the seed's
     settings."""
@@ -94,12 +106,17 @@ def shapes(max_queues: int = 4, max_semaphores: int = 6, max_actors: int = 3,
     def shape(code: int, chosen: Settings | None) -> Shape:
         code = mix(code, _SHAPE_BITS)
         sems = 1 + (code >> 2 & 7) % max_semaphores
+        base = _BASES[code >> 7 & 7]
+        initial = (tuple(_MIXED_BASES[i % len(_MIXED_BASES)] for i in range(sems))
+                   if base == _MIXED else (base,) * sems)
         return Shape(
             queues=1 + (code & 3) % max_queues,
             semaphores=sems,
             actors=1 + (code >> 5 & 3) % max_actors,
-            initial=(_BASES[code >> 7 & 7],) * sems,
+            initial=initial,
             settings=chosen if chosen is not None else _settings(code >> 10),
+            max_queues=max_queues,
+            max_semaphores=max_semaphores,
         )
 
     extra = settings if settings is not None else st.none()
@@ -107,7 +124,7 @@ def shapes(max_queues: int = 4, max_semaphores: int = 6, max_actors: int = 3,
 
 
 def items() -> st.SearchStrategy[Item]:
-    """One item (a node or a host op) from one integer code (`graph.decode_item`).
+    """One item (a node, a host op or a motif) from one integer code (`graph.decode_item`).
 
     Shrinks toward an execute with no waits on queue 0 from actor 0."""
     return st.integers(0, (1 << ITEM_BITS) - 1).map(decode_item)
@@ -115,8 +132,8 @@ def items() -> st.SearchStrategy[Item]:
 
 @st.composite
 def item_lists(draw: st.DrawFn, max_ops: int = 24) -> list[Item]:
-    """Up to `max_ops` items, about 15 on average (geometric; each code's low 4 bits are
-    its "stop here" choice).
+    """Items for up to `max_ops` ops, about 15 items on average (geometric; each code's
+    low 4 bits are its "stop here" choice).
 
     Hypothesis deletes any code, so items disappear anywhere in the list; shrinks toward
     fewer, simpler items."""
@@ -136,7 +153,9 @@ def scenarios(max_ops: int = 24, max_queues: int = 4, max_semaphores: int = 6,
 
     1..max_queues queues, 1..max_semaphores semaphores, 1..max_actors host actors; a DAG
     of executes and host signals submitted in an order drawn independently of the DAG,
-    plus host waits (ALL/ANY, forever, poll or timed), queries, fails and sleeps.
+    plus host waits (ALL/ANY, forever, poll or timed, empty), queries, fails, sleeps,
+    misuse (stale signals, signals to MAX_VALUE, observations after a failure) and the
+    motifs of `graph` (fan-out, fail-scan, fail-reached, partial timed wait, causal chain).
     `settings` replaces the settings strategy (e.g. `st.just(Settings())`).
 
     Shrinks toward fewer ops, a chain, dependency-order submission, one queue, one
