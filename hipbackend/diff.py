@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import random
 import sys
 from collections import Counter
 from collections.abc import Callable, Sequence
@@ -64,6 +65,11 @@ SCALE = 50.0
 # apart on the HIP backend.
 HOST_SCALE = 1000.0
 HOST_CAP_US = 250_000.0
+# The THREAD_TIMING runs also start each actor up to START_SKEW_US late (seeded): real
+# actor threads start a few hundred µs apart (measured ~0.25 ms on the CPU runtime),
+# while the SimPy model starts every actor at t = 0, so a race between two actors' first
+# ops would otherwise look determined.
+START_SKEW_US = 2000.0
 
 RunHip = Callable[[Scenario, int], RunRecord]
 
@@ -173,7 +179,30 @@ def sim_records(scenario: Scenario, seed: int = 0, runs: int = SIM_SEEDS) -> lis
     from model.sim.timing import Timing
 
     timings = (Timing(), Timing(**THREAD_TIMING_FIELDS))  # type: ignore[arg-type]
-    return [run_sim(scenario, seed + k, timing=timings[k % 2]) for k in range(runs)]
+    records = []
+    for k in range(runs):
+        if k % 2 == 0:
+            records.append(run_sim(scenario, seed + k, timing=timings[0]))
+        else:
+            skewed, extra = _skewed_start(scenario, seed + k)
+            record = run_sim(skewed, seed + k, timing=timings[1])
+            for op_id in extra:
+                record.ops.pop(op_id, None)
+            records.append(record)
+    return records
+
+
+def _skewed_start(scenario: Scenario, seed: int) -> tuple[Scenario, list[str]]:
+    """`scenario` with each actor starting after a seeded sleep of up to START_SKEW_US,
+    and the ids of those sleeps (removed from the record before comparing)."""
+    rng = random.Random(seed)
+    actors: dict[str, list[Op]] = {}
+    extra = []
+    for name, ops in scenario.actors.items():
+        op_id = f"__start_{name}"
+        extra.append(op_id)
+        actors[name] = [Sleep(op_id, rng.uniform(0.0, START_SKEW_US)), *ops]
+    return replace(scenario, actors=actors), extra
 
 
 def diff_scenario(scenario: Scenario, runtime: str, seed: int = 0,
