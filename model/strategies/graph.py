@@ -50,6 +50,7 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass, field
 
+from model.core.status import StatusCode
 from model.scenario.types import (
     MAX_VALUE,
     Execute,
@@ -552,7 +553,13 @@ assert len(KIND_TABLE) == 64
 DURATIONS_US = (10.0, 50.0, 0.0, 200.0, 1.0, 50.0, 100.0, 10.0)
 TIMEOUTS_US: tuple[float | None, ...] = (None, 0.0, 20.0, 200.0, 5000.0, None, 1.0, 50.0)
 SLEEPS_US = (10.0, 1.0, 50.0, 200.0, 10.0, 1.0, 5.0, 100.0)
-FAIL_CODES = ("ABORTED", "CANCELLED", "DATA_LOSS", "UNKNOWN")
+FAIL_CODES = ("ABORTED", "CANCELLED", "DATA_LOSS", "UNKNOWN")  # motifs; host fails: ALL_FAIL
+# Every code a host `fail` op may draw: each failure code but DEADLINE_EXCEEDED (a
+# semaphore failed with it would answer timed waits with the code a timeout also
+# returns), the four above first (where shrinking ends).
+ALL_FAIL_CODES = FAIL_CODES + tuple(
+    c.name for c in StatusCode
+    if c.name not in FAIL_CODES and c not in (StatusCode.OK, StatusCode.DEADLINE_EXCEEDED))
 _EXTRA_TABLE = (0, 0, 0, 0, 0, 1, 2, 0)
 _PARKED_EDGES = (1, 1, 2, 3)  # never signalled, never signalled, value 0, MAX_VALUE
 
@@ -606,7 +613,8 @@ def decode_item(code: int) -> Item:
         kind, targets = "wait", ()
     else:
         targets = (sem,)
-    return HostOpSpec(kind, targets, mode, TIMEOUTS_US[timing], FAIL_CODES[extra & 3],
+    fail_code = ALL_FAIL_CODES[((extra & 3) + 4 * (key & 7)) % len(ALL_FAIL_CODES)]
+    return HostOpSpec(kind, targets, mode, TIMEOUTS_US[timing], fail_code,
                       SLEEPS_US[timing], actor, key, extra >> 1 if kind == "wait" else variant)
 
 

@@ -638,7 +638,7 @@ def test_overtaken_execute_may_be_rejected_and_then_signals_nothing() -> None:
     run.rec.value_log.append(ValueChange("S", 5, "OK", 0.5, run.next()))
     run.rec.semaphores["S"] = (5, "OK")
     run.submit("x", 2)
-    run.rec.ops["x"].status = "OUT_OF_RANGE"
+    run.rec.ops["x"].status = run.rec.ops["x"].submit_status = "OUT_OF_RANGE"
     run.begin("w", 3)
     assert check(sc, run.rec) == []
     # A rejection the host-visible values do not justify is flagged.

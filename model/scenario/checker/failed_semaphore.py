@@ -37,33 +37,36 @@ def _semaphores(op: Op) -> list[str]:
     return [op.semaphore] if isinstance(op, (Query, Signal, Fail)) else []
 
 
-def _known_failed(c: Ctx, use_seq: bool) -> dict[str, tuple[float, str]]:
-    """Per semaphore: the earliest end key of a host call that showed it failed."""
-    known: dict[str, tuple[float, str]] = {}
+def _known_failed(c: Ctx, use_seq: bool) -> dict[str, tuple[float, str, str]]:
+    """Per semaphore: the earliest end key of a host call that showed it failed, why,
+    and the code it showed."""
+    known: dict[str, tuple[float, str, str]] = {}
     for op in c.ix.all_ops:
         r = c.result(op.id)
         if r is None or (key := _key(r, False, use_seq)) is None:
             continue
         sems = _semaphores(op)
         if isinstance(op, Fail) and r.status == OK:
-            why = f"fail {op.id} returned at {fmt_time(r.end_us)}"
+            why, code = f"fail {op.id} returned at {fmt_time(r.end_us)}", op.code
         elif (isinstance(op, (Query, Wait)) and len(sems) == 1 and failed(r.status)
               and r.status != DEADLINE_EXCEEDED):
             why = f"{op.op} {op.id} returned {r.status} at {fmt_time(r.end_us)}"
+            code = r.status
         else:
             continue
         s = sems[0]
         if s not in known or key < known[s][0]:
-            known[s] = (key, why)
+            known[s] = (key, why, code)
     return known
 
 
-def _problem(op: Op, r: OpResult, s: str, why: str) -> str | None:
+def _problem(op: Op, r: OpResult, s: str, why: str, code: str) -> str | None:
     if isinstance(op, (Query, Signal)) and r.status == OK:
         got = f" read {r.value}" if isinstance(op, Query) else " returned OK"
         return f"{op.op} {op.id} of {s}{got} after {s} had failed ({why})"
     if isinstance(op, Wait):
         bad = {DEADLINE_EXCEEDED, PENDING} | ({OK} if op.mode is WaitMode.ALL else set())
+        bad.discard(code)  # a semaphore failed *with* DEADLINE_EXCEEDED answers with it
         if r.status in bad:
             return (f"wait {op.id} ({op.mode.value}) on {s} ended {r.status} after {s} had "
                     f"failed ({why}); it must return the failure")
@@ -82,7 +85,7 @@ def check_failed_semaphore(c: Ctx) -> Iterator[Violation]:
             continue
         for s in _semaphores(op):
             if s in known and known[s][0] < start:
-                problem = _problem(op, r, s, known[s][1])
+                problem = _problem(op, r, s, known[s][1], known[s][2])
                 if problem is not None:
                     yield Violation("failed-semaphore", op.id, problem)
                     break

@@ -15,9 +15,13 @@ from model.scenario.types import Execute
 
 
 def rejected(c: Ctx, x: Execute, status: str) -> bool:
-    """An OUT_OF_RANGE execute the scenario allows to be rejected at submit: it never
-    existed as an action, so it neither signals nor fails anything."""
-    return status == OUT_OF_RANGE and x.id in c.analysis.may_reject
+    """An execute whose submit call returned OUT_OF_RANGE (the actor saw the call fail:
+    `submit_status`), which the scenario allows: it never existed as an action, so it
+    neither signals nor fails anything. (OUT_OF_RANGE can also be a propagated failure
+    code; then the submit call returned without a status.)"""
+    r = c.result(x.id)
+    return (status == OUT_OF_RANGE and x.id in c.analysis.may_reject
+            and r is not None and r.submit_status == OUT_OF_RANGE)
 
 
 def _failed_execute(c: Ctx, x: Execute, status: str) -> Iterator[Violation]:
