@@ -208,6 +208,7 @@ class HipDevice:
         self.host_function_runs: list[HostFunctionRun] = []
         self.events_created = 0
         self.events_destroyed = 0
+        self.records_made = 0  # record_event calls (the observation's own are not counted)
         self.streams_created = 0
         self.streams_destroyed = 0
         self._lock = threading.Lock()
@@ -371,6 +372,7 @@ class HipDevice:
         returned = time.perf_counter()
         with self._lock:
             e.records += 1
+            self.records_made += 1
             if s.last_launched is not None:
                 self.recorded_at.setdefault(s.last_launched, returned)
                 s.last_launched = None

@@ -325,7 +325,8 @@ class HipRun:
 
     def _check_conservation(self) -> None:
         dev = self.device
-        self.record.device_events = (dev.events_created, dev.events_destroyed)
+        self.record.device_events = (dev.events_created, dev.events_destroyed,
+                                     dev.records_made)
         self.recorder.check_conservation(self.ctx, dev.events_created - dev.events_destroyed,
                                          dev.streams_created - dev.streams_destroyed)
 

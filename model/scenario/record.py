@@ -49,8 +49,10 @@ class OpResult:
     # An execute's submit call: the seq observed when the host call was made (used by the
     # checker's failure-propagation property; falls back to submit_us when None).
     submit_seq: int | None = None
-    # An execute's submit call started (host clock); `submit_us` is when it returned.
+    # An execute's submit call started (host clock, and the seq taken then); `submit_us`
+    # and `submit_seq` are when it returned.
     submit_start_us: float | None = None
+    submit_start_seq: int | None = None
     # The status an execute's submit call returned: None if it was accepted (then the
     # action's own outcome is `status`), else the rejection's code (it never ran).
     submit_status: str | None = None
@@ -173,9 +175,10 @@ class RunRecord:
     # Hardware only: per execute, the executes whose work was done when its work began
     # (the device's observation matrix). None on the SimPy backend, which has times.
     observed_before: dict[str, set[str]] | None = None
-    # The device's own count of create_event / destroy_event calls over the run (None if
-    # not observed): the ground truth the event pool's statistics must add up to.
-    device_events: tuple[int, int] | None = None
+    # The device's own count of create_event / destroy_event / record_event calls over
+    # the run (None if not observed): the ground truth the event pool's statistics must
+    # add up to (every event the pool hands out is recorded once, as a completion event).
+    device_events: tuple[int, int, int] | None = None
     # What teardown did (after `semaphores` and the statuses were taken).
     teardown: Teardown = field(default_factory=Teardown)
     # Slack of cross-clock comparisons: how far device times may be off the host clock

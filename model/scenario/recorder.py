@@ -94,7 +94,8 @@ class Recorder(Observer):
     @_internal
     def execute_started(self, op_id: str) -> None:
         """An actor is about to make the execute call."""
-        self.record.ops[op_id].submit_start_us = self.now()
+        result = self.record.ops[op_id]
+        result.submit_start_us, result.submit_start_seq = self.now(), self.seq()
 
     @_internal
     def execute_submitted(self, op_id: str, status: StatusCode | None, message: str) -> None:

@@ -193,6 +193,7 @@ class SimDevice:
         self.spans: list[Span] = []
         self.events_created = 0
         self.events_destroyed = 0
+        self.records_made = 0  # record_event calls
         self.streams_created = 0
         self.streams_destroyed = 0
         self.on_work_start: WorkHook | None = None
@@ -311,6 +312,7 @@ class SimDevice:
         e = self._event(event)
         s = self._stream(stream)
         e.records += 1
+        self.records_made += 1
         e.marker = _Marker(f"{e.name}@{e.records}", self.env.event())
         if s.last_launched is not None:
             self.recorded_us.setdefault(s.last_launched, float(self.env.now))

@@ -232,7 +232,8 @@ class SimRun:
         yield from self.platform.drive(self.ctx.close())
 
     def _check_conservation(self) -> None:
-        self.record.device_events = (self.device.events_created, self.device.events_destroyed)
+        self.record.device_events = (self.device.events_created, self.device.events_destroyed,
+                                     self.device.records_made)
         self.recorder.check_conservation(self.ctx, self.device.live_events,
                                          self.device.live_streams)
 

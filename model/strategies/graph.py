@@ -26,7 +26,7 @@ Theory of operation:
      (a fail of a semaphore several parked executes wait on), fail-reached (a fail of a
      semaphore whose wait a parked execute has already reached), partial (a timed ALL
      wait where one pair is reached and another never is) and causal (DESIGN.md's
-     causal-visibility chain: executes on one queue signal T in steps of 10, a reader on
+     causal-visibility chain: executes on one queue signal T in steps of 10 or 1, a reader on
      another queue waits for the last and signals R, the host waits R then queries and
      polls T). They are built in item order with the nodes.
   5. Host-op items (waits, empty waits, queries, fails, sleeps, fail-then-observe,
@@ -500,14 +500,15 @@ def _causal(b: _Builder, spec: MotifSpec, m: _Motif) -> None:
     (in queue order; variant bit 3: each also waits for the previous one); a reader on
     q_b waits for the last and signals R; the host waits R, then queries T (and, bit 2,
     polls T at the chain's last value): both must see it. Bit 0 submits the reader
-    first, bit 1 observes from another host thread."""
+    first, bit 1 observes from another host thread; timing bit 2 steps T by 1 instead of
+    10 (values 1, 2, ... are where off-by-one frontiers differ)."""
     b.ensure_queues(2)
     t = b.fresh(spec.sem)
     r = b.fresh(spec.sem + 1, avoid=(t,))
     qa, qb = b.queue(spec.queue), b.queue(spec.queue + 1)
     length = CAUSAL_LENGTHS[spec.count % 4]
     room = MAX_VALUE - b.last(t)
-    step = max(1, min(10, room // length))
+    step = max(1, min(1 if spec.timing & 4 else 10, room // length))  # bit 2: T = 1, 2, ...
     duration = CHAIN_DURATIONS_US[spec.timing & 3]
     chain: list[tuple[_Node, int]] = []
     parents: list[int] = []

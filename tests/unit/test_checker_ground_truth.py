@@ -264,9 +264,69 @@ def test_conservation_checks_the_event_pool_against_the_device_counts() -> None:
 
     sc, run = chain_run()
     run.rec.pools["event"] = PoolReport(capacity=4, created=1, destroyed=1, peak_in_use=5,
-                                        misses=1, in_use_at_end=0, prefilled=4, closed=4)
-    run.rec.device_events = (5, 5)
+                                        misses=1, in_use_at_end=0, acquires=7, prefilled=4,
+                                        closed=4)
+    run.rec.device_events = (5, 5, 7)
     assert only(check(sc, run.rec), "conservation") == []
-    run.rec.device_events = (6, 5)  # the pool under-reports what it created
+    run.rec.device_events = (5, 5, 8)
+    vs = only(check(sc, run.rec), "conservation")
+    assert len(vs) == 1 and "8 record_event calls" in vs[0].message
+    run.rec.device_events = (6, 5, 7)  # the pool under-reports what it created
     vs = only(check(sc, run.rec), "conservation")
     assert len(vs) == 1 and "the device saw 6 create_event calls" in vs[0].message
+
+
+# --------------------------------------------------------------------------- cores that
+# ignore a setting or a rule, run on the SimPy backend
+
+
+def _context(queue_class: type) -> type:
+    from model.core.context import CoreContext
+
+    class Context(CoreContext):
+        def create_queue(self, name: str) -> Any:
+            queue = queue_class(self, name)
+            self.queues[name] = queue
+            return queue
+
+    return Context
+
+
+def test_a_core_that_ignores_the_completion_mode_is_caught() -> None:
+    from model.core.queue import DeferredQueue
+    from model.sim.runner import run_sim
+    from tests.unit.helpers import execute
+    from tests.unit.helpers import scenario as build
+
+    class Inverted(DeferredQueue):
+        @property
+        def callback_mode(self) -> bool:
+            return self.ctx.settings.completion != "callback"
+
+    for mode in ("callback", "thread"):
+        sc = build({"h": [execute("x", signal={"A": 1})]}, {"A": 0}, completion=mode)
+        assert check(sc, run_sim(sc, 0)) == []
+        vs = only(check(sc, run_sim(sc, 0, context_factory=_context(Inverted))),
+                  "host-callback-api")
+        assert len(vs) == 1 and f"completion mode is {mode}" in vs[0].message
+
+
+def test_a_core_that_accepts_a_stale_signal_at_submit_is_caught() -> None:
+    from model.core.queue import DeferredQueue
+    from model.sim.runner import run_sim
+    from tests.unit.helpers import execute
+    from tests.unit.helpers import scenario as build
+
+    class Accepting(DeferredQueue):
+        def execute(self, ident: str, waits: Any, signals: Any, work: Any) -> Any:
+            stale = [(s, v) for s, v in signals if v <= s.value]
+            fresh = [(s, v) for s, v in signals if v > s.value]
+            del stale  # the mutant: the overtaken signal is silently dropped
+            return super().execute(ident, waits, fresh, work)
+
+    sc = build({"h": [{"op": "signal", "id": "s", "semaphore": "A", "value": 5},
+                      execute("x", signal={"A": 3})]}, {"A": 0})
+    good = run_sim(sc, 0)
+    assert good.ops["x"].status == "OUT_OF_RANGE" and check(sc, good) == []
+    vs = only(check(sc, run_sim(sc, 0, context_factory=_context(Accepting))), "causality")
+    assert [v.op for v in vs] == ["x"] and "must be rejected with OUT_OF_RANGE" in vs[0].message

@@ -7,7 +7,9 @@ observes S >= v (a wait returns OK, or a query returns >= v), every (T, t) in th
 past of the signal that brought S to v must be visible to every host operation that
 starts afterwards, on any thread: a query of T returns >= t (or a failure), a wait whose
 condition those values satisfy returns OK (or a failure) — never DEADLINE_EXCEEDED,
-never left PENDING.
+never left PENDING — and an execute whose submit call starts afterwards with a signal
+value at or below a visible value is rejected (OUT_OF_RANGE). A host signal that
+returned OK is an observation of its own value.
 
 Which signal "brought S to v" is read from ground truth: the sites with value >= v that
 had reached their value when it was needed (`GroundTruth.candidates`). When several
@@ -26,7 +28,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
-from model.scenario.checker.analysis import DEADLINE_EXCEEDED, OK, cond
+from model.scenario.checker.analysis import DEADLINE_EXCEEDED, OK, OUT_OF_RANGE, cond
 from model.scenario.checker.views import Ctx, Reached, Violation, fmt_pairs, fmt_time
 from model.scenario.record import PENDING, OpResult
 from model.scenario.types import Execute, Op, Query, Signal, Wait
@@ -39,6 +41,8 @@ _SELF = ""  # the reason of an observation's own value: it saw it
 def _observed_text(op: Op, r: OpResult) -> str:
     if isinstance(op, Query):
         return f"{op.semaphore} = {r.value}"
+    if isinstance(op, Signal):
+        return f"{op.semaphore} = {op.value} (its own signal)"
     assert isinstance(op, Wait)
     return f"{op.mode.value} of {fmt_pairs(op.semaphores)}"
 
@@ -133,6 +137,8 @@ class _Pasts:
         end = r.end_us
         if isinstance(op, Query) and r.value is not None:
             return self.closure(op.semaphore, r.value, end, _SELF)
+        if isinstance(op, Signal):
+            return {op.semaphore: (op.value, _SELF)}
         if isinstance(op, Wait) and op.semaphores:
             pasts = [self.closure(s, v, end, _SELF)
                      for s, v in op.semaphores.items()]
@@ -145,7 +151,12 @@ class _Pasts:
         return None
 
 
-def _key(r: OpResult, start: bool, use_seq: bool) -> float | None:
+def _key(op: Op, r: OpResult, start: bool, use_seq: bool) -> float | None:
+    if isinstance(op, Execute):  # judged at its submit call
+        if not start:
+            return None
+        return (None if r.submit_start_seq is None else float(r.submit_start_seq)) \
+            if use_seq else r.submit_start_us
     if use_seq:
         seq = r.start_seq if start else r.end_seq
         return None if seq is None else float(seq)
@@ -156,6 +167,16 @@ def _judge(op: Op, r: OpResult, need: Past) -> str | None:
     def visible(s: str, v: int) -> bool:
         return need.get(s, (-1, ""))[0] >= v
 
+    if isinstance(op, Execute):
+        if r.submit_status == OUT_OF_RANGE:
+            return None
+        stale = [(s, v) for s, v in op.signal.items() if visible(s, v)]
+        if not stale:
+            return None
+        s, v = stale[0]
+        return (f"execute {op.id}'s submit (started {fmt_time(r.submit_start_us)}) was "
+                f"accepted with signal {s} = {v}, but {s} >= {need[s][0]} was already "
+                f"visible: {need[s][1]}; it must be rejected with OUT_OF_RANGE")
     if isinstance(op, Query):
         if r.status == OK and r.value is not None and op.semaphore in need:
             t, why = need[op.semaphore]
@@ -175,20 +196,26 @@ def _judge(op: Op, r: OpResult, need: Past) -> str | None:
 
 
 def _host_ops(c: Ctx) -> Iterable[tuple[Op, OpResult]]:
+    """Host ops that observe (queries, waits, signals) or are judged at their start
+    (queries, waits, execute submits)."""
     for op in c.ix.all_ops:
         r = c.result(op.id)
-        if r is not None and isinstance(op, (Query, Wait)) and r.start_us is not None:
+        if r is None:
+            continue
+        started = r.submit_start_us if isinstance(op, Execute) else r.start_us
+        if isinstance(op, (Query, Wait, Signal, Execute)) and started is not None:
             yield op, r
 
 
 def check_causality(c: Ctx) -> Iterator[Violation]:
     pasts = _Pasts(c)
     host = list(_host_ops(c))
-    use_seq = all(r.start_seq is not None for _, r in host)
+    use_seq = all((r.submit_start_seq if isinstance(op, Execute) else r.start_seq)
+                  is not None for op, r in host)
     observations: list[_Observation] = []
     for op, r in host:
         past = pasts.observation(op)
-        key = _key(r, False, use_seq)
+        key = _key(op, r, False, use_seq)
         if past and key is not None and r.end_us is not None:
             actor = c.ix.position[op.id][0]
             seen = _observed_text(op, r)
@@ -200,7 +227,7 @@ def check_causality(c: Ctx) -> Iterator[Violation]:
     observations.sort(key=lambda o: o.end_key)
     # Sweep the host ops in start order, joining every observation that ended before.
     ops = sorted(((k, op, r) for op, r in host
-                  if (k := _key(r, True, use_seq)) is not None), key=lambda t: t[0])
+                  if (k := _key(op, r, True, use_seq)) is not None), key=lambda t: t[0])
     need: Past = {}
     i = 0
     for start, op, r in ops:

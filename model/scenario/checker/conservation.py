@@ -22,9 +22,9 @@ def _pool_problems(name: str, p: PoolReport) -> Iterator[str]:
         yield f"pool {name}: {created - destroyed} object(s) not destroyed after teardown"
 
 
-def _device_problems(pool: PoolReport, device: tuple[int, int]) -> Iterator[str]:
+def _device_problems(pool: PoolReport, device: tuple[int, int, int]) -> Iterator[str]:
     """The event pool's statistics against the device's own count of its calls."""
-    created, destroyed = device
+    created, destroyed, recorded = device
     if pool.prefilled + pool.created != created:
         yield (f"pool event: reports {pool.prefilled} prefilled + {pool.created} created, but "
                f"the device saw {created} create_event calls")
@@ -33,6 +33,9 @@ def _device_problems(pool: PoolReport, device: tuple[int, int]) -> Iterator[str]
                f"the device saw {destroyed} destroy_event calls")
     if pool.misses != pool.created:
         yield f"pool event: {pool.misses} misses but {pool.created} events created on a miss"
+    if pool.acquires != recorded:
+        yield (f"pool event: reports {pool.acquires} acquires, but the device saw "
+               f"{recorded} record_event calls (each acquired event is recorded once)")
 
 
 def check_conservation(c: Ctx) -> Iterator[Violation]:
