@@ -34,7 +34,8 @@ class _SignalRaises(CoreContext):
         return sem
 
 
-def _context_with(queue_class: type[DeferredQueue]) -> type[CoreContext]:
+def context_with(queue_class: type[DeferredQueue]) -> type[CoreContext]:
+    """A CoreContext whose queues are `queue_class` (a mutant of DeferredQueue)."""
     class Context(CoreContext):
         def create_queue(self, name: str) -> DeferredQueue:
             queue = queue_class(self, name)
@@ -80,10 +81,10 @@ class _InvariantsRaise(CoreContext):
 Factory = Callable[..., CoreContext]
 MUTANTS: dict[str, tuple[Factory, str, str | None]] = {
     "actor": (_SignalRaises, "actor h1", "s1"),
-    "worker": (_context_with(_IssueRaises), "queue q0 worker", None),
-    "host-function": (_context_with(_HandoffRaises), "host function", None),
-    "completion": (_context_with(_RetireRaises), "queue q0 completion", None),
-    "setup": (_context_with(_StartRaises), "setup", None),
+    "worker": (context_with(_IssueRaises), "queue q0 worker", None),
+    "host-function": (context_with(_HandoffRaises), "host function", None),
+    "completion": (context_with(_RetireRaises), "queue q0 completion", None),
+    "setup": (context_with(_StartRaises), "setup", None),
     "teardown": (_CloseRaises, "teardown", None),
     "invariants": (_InvariantsRaise, "conservation check", None),
 }

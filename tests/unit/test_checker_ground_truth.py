@@ -11,6 +11,7 @@ from typing import Any
 from model.scenario.checker import check, not_run
 from model.scenario.record import ValueChange
 from model.scenario.types import Scenario, Wait, WaitMode
+from tests.mutants import context_with
 from tests.unit.test_checker import _Run, chain_run, only, scenario
 
 # --------------------------------------------------------------------------- provenance
@@ -280,18 +281,6 @@ def test_conservation_checks_the_event_pool_against_the_device_counts() -> None:
 # ignore a setting or a rule, run on the SimPy backend
 
 
-def _context(queue_class: type) -> type:
-    from model.core.context import CoreContext
-
-    class Context(CoreContext):
-        def create_queue(self, name: str) -> Any:
-            queue = queue_class(self, name)
-            self.queues[name] = queue
-            return queue
-
-    return Context
-
-
 def test_a_core_that_ignores_the_completion_mode_is_caught() -> None:
     from model.core.queue import DeferredQueue
     from model.sim.runner import run_sim
@@ -306,7 +295,7 @@ def test_a_core_that_ignores_the_completion_mode_is_caught() -> None:
     for mode in ("callback", "thread"):
         sc = build({"h": [execute("x", signal={"A": 1})]}, {"A": 0}, completion=mode)
         assert check(sc, run_sim(sc, 0)) == []
-        vs = only(check(sc, run_sim(sc, 0, context_factory=_context(Inverted))),
+        vs = only(check(sc, run_sim(sc, 0, context_factory=context_with(Inverted))),
                   "host-callback-api")
         assert len(vs) == 1 and f"completion mode is {mode}" in vs[0].message
 
@@ -328,5 +317,5 @@ def test_a_core_that_accepts_a_stale_signal_at_submit_is_caught() -> None:
                       execute("x", signal={"A": 3})]}, {"A": 0})
     good = run_sim(sc, 0)
     assert good.ops["x"].status == "OUT_OF_RANGE" and check(sc, good) == []
-    vs = only(check(sc, run_sim(sc, 0, context_factory=_context(Accepting))), "causality")
+    vs = only(check(sc, run_sim(sc, 0, context_factory=context_with(Accepting))), "causality")
     assert [v.op for v in vs] == ["x"] and "must be rejected with OUT_OF_RANGE" in vs[0].message
