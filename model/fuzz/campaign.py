@@ -46,6 +46,10 @@ from model.strategies import FuzzCase, cases, scenario_size
 # A generated run that takes longer than this (wall clock; generated runs take
 # milliseconds) livelocked: a `crash` finding.
 RUN_WALL_LIMIT_S = 5.0
+# Once a search has seen one run livelock, the cases it tries next (shrinking, op
+# deletion, the replays of the save) are stopped after this much instead: the core is
+# known to livelock, and a case that does not still finishes in milliseconds.
+LIVELOCK_RETRY_S = 0.25
 
 Runner = Callable[[Scenario, int, Iterable[Defect], Timing], RunRecord]
 ProgressHook = Callable[["Progress"], None]
@@ -112,6 +116,7 @@ class Progress:
     found_seconds: float | None = None
     best: Failure | None = None
     failing: set[str] = field(default_factory=set)  # repr of every failing case seen
+    livelocked: bool = False  # a run was stopped by the watchdog (LIVELOCK_RETRY_S next)
     started: float = field(default_factory=time.perf_counter)
 
     @property
@@ -141,22 +146,32 @@ class CampaignResult:
         return self.failure is not None
 
 
+def is_livelock(failure: Failure | None) -> bool:
+    """Whether `failure` is a run stopped by the wall-clock watchdog."""
+    return failure is not None and any(
+        v.property == "crash" and v.message.startswith("the run raised RunTimeout")
+        for v in failure.violations)
+
+
 def evaluate(case: FuzzCase, defects: Iterable[Defect] = (), runner: Runner | None = None,
-             context_factory: ContextFactory | None = None) -> Failure | None:
+             context_factory: ContextFactory | None = None,
+             wall_limit_s: float = RUN_WALL_LIMIT_S) -> Failure | None:
     """Run `case` for each of its seeds; the first run with a violation, else None."""
     defects = frozenset(defects)
     for seed in case.seeds:
-        violations = _run_and_check(case, seed, defects, runner, context_factory)
+        violations = _run_and_check(case, seed, defects, runner, context_factory,
+                                    wall_limit_s)
         if violations:
             return Failure(case, seed, tuple(violations))
     return None
 
 
 def _run_and_check(case: FuzzCase, seed: int, defects: frozenset[Defect],
-                   runner: Runner | None, factory: ContextFactory | None) -> list[Violation]:
+                   runner: Runner | None, factory: ContextFactory | None,
+                   wall_limit_s: float) -> list[Violation]:
     if runner is None:  # run_sim records a crash of the run itself (record.crash)
         record = run_sim(case.scenario, seed, defects, case.timing, factory,
-                         wall_limit_s=RUN_WALL_LIMIT_S)
+                         wall_limit_s=wall_limit_s)
     else:
         try:
             record = runner(case.scenario, seed, defects, case.timing)
@@ -190,7 +205,9 @@ def _body(config: CampaignConfig, progress: Progress,
     def body(case: FuzzCase) -> None:
         if _budget_spent(config, progress) and repr(case) not in progress.failing:
             return  # shrink budget spent: only cases already seen failing still fail
-        failure = evaluate(case, config.defects, config.runner, config.context_factory)
+        limit = LIVELOCK_RETRY_S if progress.livelocked else RUN_WALL_LIMIT_S
+        failure = evaluate(case, config.defects, config.runner, config.context_factory, limit)
+        progress.livelocked = progress.livelocked or is_livelock(failure)
         _count(progress, failure)
         if hook is not None:
             hook(progress)
@@ -264,8 +281,10 @@ def _search(config: CampaignConfig, hook: ProgressHook | None) -> CampaignResult
 def _minimize(config: CampaignConfig, failure: Failure) -> Failure:
     from model.fuzz.minimize import minimize
 
+    limit = LIVELOCK_RETRY_S if is_livelock(failure) else RUN_WALL_LIMIT_S
+
     def again(case: FuzzCase) -> Failure | None:
-        return evaluate(case, config.defects, config.runner, config.context_factory)
+        return evaluate(case, config.defects, config.runner, config.context_factory, limit)
 
     return minimize(failure, again, config.minimize_seeds, budget_s=config.shrink_seconds)
 

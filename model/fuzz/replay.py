@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from model.core.defects import Defect
-from model.fuzz.campaign import RUN_WALL_LIMIT_S, Failure
+from model.fuzz.campaign import LIVELOCK_RETRY_S, RUN_WALL_LIMIT_S, Failure, is_livelock
 from model.scenario.checker import check
 from model.scenario.parse import load_scenario, scenario_to_json
 from model.scenario.trace import chrome_trace, write_trace
@@ -68,12 +68,13 @@ def replay_timing(scenario: Scenario) -> Timing | None:
     return Timing(**scenario.replay.timing) if scenario.replay.timing else None
 
 
-def replay_file(path: Path) -> tuple[Scenario, list[str]]:
+def replay_file(path: Path, wall_limit_s: float = RUN_WALL_LIMIT_S
+                ) -> tuple[Scenario, list[str]]:
     """Run a saved file as `hipsem run` does; returns it and its violated properties."""
     scenario = load_scenario(path)
     defects = [Defect.parse(d) for d in scenario.replay.defects]
     record = run_sim(scenario, scenario.replay.seed, defects, replay_timing(scenario),
-                     wall_limit_s=RUN_WALL_LIMIT_S)
+                     wall_limit_s=wall_limit_s)
     return scenario, list(dict.fromkeys(v.property for v in check(scenario, record)))
 
 
@@ -94,10 +95,11 @@ def save_failure(failure: Failure, defects: frozenset[Defect], directory: Path) 
     path = directory / f"{stem}.json"
     path.write_text(json.dumps(scenario_to_json(scenario), indent=2) + "\n", encoding="utf-8")
     trace = directory / f"{stem}.trace.json"
+    limit = LIVELOCK_RETRY_S if is_livelock(failure) else RUN_WALL_LIMIT_S
     record = run_sim(scenario, failure.seed, defects, failure.case.timing,
-                     wall_limit_s=RUN_WALL_LIMIT_S)
+                     wall_limit_s=limit)
     write_trace(trace, chrome_trace(scenario, record))
-    _, replayed = replay_file(path)
+    _, replayed = replay_file(path, limit)
     return Saved(path, trace, replayed == failure.properties)
 
 
