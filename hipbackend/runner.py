@@ -111,7 +111,16 @@ class HipRun:
         # per clock sample (`_align`).
         self._offsets: list[tuple[float, float]] = []
         make = context_factory or CoreContext
-        self.ctx = make(self.device, core_settings(scenario), defects, self.recorder)
+        # Building the core is part of the run under test (a crash in `setup`).
+        self._init_crashed = False
+        try:
+            self.ctx = make(self.device, core_settings(scenario), defects, self.recorder)
+        except RecorderError:
+            self.device.close()
+            raise
+        except Exception as error:
+            self._init_crashed = True
+            self.recorder.crashed(error, "setup")
         self.limit_s = limit_s
         self._actors: list[threading.Thread] = []
         self._actor_of: dict[str, Actor] = {}  # thread name -> actor
@@ -128,6 +137,10 @@ class HipRun:
         return self.recorder.record
 
     def run(self) -> RunRecord:
+        if self._init_crashed:
+            self.device.close()
+            self.recorder.frozen = True
+            return self.record
         try:
             self._attempt("setup", self._setup)
             if not self._broken():

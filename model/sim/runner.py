@@ -93,7 +93,16 @@ class SimRun:
         self.platform = SimPlatform(self.env, self.device)
         self.recorder = Recorder(scenario, "sim", seed, lambda: float(self.env.now))
         make = context_factory or CoreContext
-        self.ctx = make(self.device, core_settings(scenario), defects, self.recorder)
+        # Building the core is part of the run under test: a core that rejects valid
+        # settings, or raises while it is constructed, crashes the run (`setup`).
+        self._init_crashed = False
+        try:
+            self.ctx = make(self.device, core_settings(scenario), defects, self.recorder)
+        except RecorderError:
+            raise
+        except Exception as error:
+            self._init_crashed = True
+            self.recorder.crashed(error, "setup")
         self.limit_us = limit_us
         self.wall_limit_s = wall_limit_s
         self._work_flags = {f"{q}.work": q for q in scenario.queues}
@@ -105,6 +114,9 @@ class SimRun:
         return self.recorder.record
 
     def run(self) -> RunRecord:
+        if self._init_crashed:
+            self.recorder.frozen = True
+            return self.record
         try:
             with _watchdog(self.wall_limit_s):
                 return self._run()

@@ -1,5 +1,6 @@
-"""A core that livelocks is a finding, not a hung run: the wall-clock watchdog of the
-SimPy runner stops it and records a `RunTimeout` crash."""
+"""Runs that would never end or never start are findings, not hung or refused runs: the
+wall-clock watchdog stops a livelock (a `RunTimeout` crash), a core that raises while it
+is built crashes the run in `setup`."""
 
 from __future__ import annotations
 
@@ -39,3 +40,16 @@ def test_the_watchdog_leaves_a_normal_run_alone() -> None:
     sc = scenario({"h": [execute("x", signal={"A": 1})]}, {"A": 0})
     record = SimRun(sc, 0, wall_limit_s=5).run()
     assert record.crash is None and check(sc, record) == []
+
+
+def test_a_core_that_rejects_valid_settings_crashes_the_run() -> None:
+    from model.core.status import InvalidArgumentError
+
+    class Picky(CoreContext):
+        def __init__(self, *args: object, **kwargs: object) -> None:
+            raise InvalidArgumentError("setting completion must be one of ..., got 'callback'")
+
+    sc = scenario({"h": [execute("x", signal={"A": 1})]}, {"A": 0})
+    record = SimRun(sc, 0, context_factory=Picky).run()
+    assert record.crash is not None and record.crash.where == "setup"
+    assert check(sc, record)[0].property == "crash"
