@@ -319,3 +319,27 @@ def test_a_core_that_accepts_a_stale_signal_at_submit_is_caught() -> None:
     assert good.ops["x"].status == "OUT_OF_RANGE" and check(sc, good) == []
     vs = only(check(sc, run_sim(sc, 0, context_factory=context_with(Accepting))), "causality")
     assert [v.op for v in vs] == ["x"] and "must be rejected with OUT_OF_RANGE" in vs[0].message
+
+
+# --------------------------------------------------------------------------- codes, log
+
+
+def test_the_core_status_table_is_held_to_iree() -> None:
+    import enum
+
+    from model.core.status import StatusCode
+    from model.scenario.checker.iree_status import IREE_STATUS_CODES, status_table_problems
+
+    assert status_table_problems(StatusCode) == ()
+    Renumbered = enum.IntEnum(  # type: ignore[misc]
+        "Renumbered", {**IREE_STATUS_CODES, "ABORTED": 11, "OUT_OF_RANGE": 12})
+    problems = status_table_problems(Renumbered)
+    assert "status code ABORTED is 11, IREE's is 10" in problems
+    assert any(p.startswith("status code UNIMPLEMENTED (12) is an alias") for p in problems)
+
+
+def test_monotonic_flags_an_advance_to_the_same_value() -> None:
+    sc, run = chain_run()
+    run.change("S", 1, 19.0)  # a second "advance" to 1
+    vs = only(check(sc, run.rec), "monotonic")
+    assert len(vs) == 1 and "the value it already had" in vs[0].message

@@ -35,6 +35,13 @@ def _monotonic_log(c: Ctx) -> Iterator[Violation]:
                     None,
                     f"semaphore {s} went from {last} down to {ch.value} (seq {ch.seq})",
                 )
+            elif ch.value == last:
+                yield Violation(
+                    "monotonic",
+                    None,
+                    f"semaphore {s}: the value log records an advance to {ch.value} (seq "
+                    f"{ch.seq}), the value it already had (an advance must increase it)",
+                )
             last = max(last, ch.value)
 
 

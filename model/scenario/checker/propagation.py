@@ -8,7 +8,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from model.core.status import StatusCode
 from model.scenario.checker.analysis import CANCELLED, OK, OUT_OF_RANGE
+from model.scenario.checker.iree_status import status_table_problems
 from model.scenario.checker.views import EPS_US, Ctx, Violation, failed
 from model.scenario.record import OpResult
 from model.scenario.types import Execute
@@ -97,6 +99,8 @@ def _ok_after_failure(c: Ctx, x: Execute) -> Iterator[Violation]:
 
 
 def check_failure_propagation(c: Ctx) -> Iterator[Violation]:
+    for problem in status_table_problems(StatusCode):
+        yield Violation("failure-propagation", None, f"the core's {problem}")
     for x in c.ix.executes:
         status = c.status(x.id)
         if failed(status) and not rejected(c, x, status):
