@@ -169,15 +169,8 @@ class HipRun:
         self.recorder.crashed(error, where, actor.current if actor is not None else None)
 
     def _attempt(self, where: str, fn: Callable[..., Any], *args: Any) -> None:
-        """A step of the run on the main thread; a raise is a crash of the run."""
-        try:
-            fn(*args)
-        except RecorderError:
-            raise
-        except Exception as error:
-            log.debug("%s crashed", where, exc_info=True)
-            with self.platform.lock:
-                self.recorder.crashed(error, where)
+        """A step of the run on the main thread; a raise is a crash (`Recorder.attempt`)."""
+        self.recorder.attempt(where, fn, *args, lock=self.platform.lock)
 
     def _setup(self) -> None:
         tags = [op.id for _, _, op in self.scenario.ops() if isinstance(op, Execute)]

@@ -19,6 +19,7 @@ import bisect
 import functools
 import itertools
 from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from typing import Any, TypeVar
 
 from model.core.context import CoreContext, Observer
@@ -154,6 +155,18 @@ class Recorder(Observer):
             return False
         self.record.crash = Crash(type(error).__name__, str(error), op, where)
         return True
+
+    def attempt(self, where: str, fn: Callable[..., object], *args: object,
+                lock: AbstractContextManager[object] | None = None) -> None:
+        """Run one step of the run under test (`fn(*args)`); a raise is its crash in
+        `where` (recorded under `lock`), except the recorder's own `RecorderError`."""
+        try:
+            fn(*args)
+        except RecorderError:
+            raise
+        except Exception as error:
+            with lock if lock is not None else nullcontext():
+                self.crashed(error, where)
 
     # -- after the run ----------------------------------------------------------------
     def snapshot_semaphores(self, ctx: CoreContext) -> None:

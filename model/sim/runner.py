@@ -139,11 +139,11 @@ class SimRun:
         # time (a dead worker never drains its queue); otherwise it runs to the end.
         self._run_to_quiescence(self.env.now + self.limit_us if crashed else float("inf"),
                                 stop_on_crash=False)
-        self._attempt("teardown", self.recorder.snapshot_teardown, self.ctx)
+        self.recorder.attempt("teardown", self.recorder.snapshot_teardown, self.ctx)
         if self.record.crash is None:
-            self._attempt("conservation check", self._check_conservation)
+            self.recorder.attempt("conservation check", self._check_conservation)
         else:  # teardown could not finish: report the pools, skip the accounting
-            self._attempt("conservation check", self.recorder.set_pools, self.ctx)
+            self.recorder.attempt("conservation check", self.recorder.set_pools, self.ctx)
         return self.record
 
     def _run_to_quiescence(self, limit: float, stop_on_crash: bool) -> bool:
@@ -178,15 +178,6 @@ class SimRun:
         except Exception as error:
             self.recorder.crashed(error, where, actor.current if actor else None)
 
-    def _attempt(self, where: str, fn: Callable[..., Any], *args: Any) -> None:
-        """A post-run step that reads the core or the device; a raise is a crash."""
-        try:
-            fn(*args)
-        except RecorderError:
-            raise
-        except Exception as error:
-            self.recorder.crashed(error, where)
-
     def _setup(self) -> SimGen[None]:
         ctx, drive = self.ctx, self.platform.drive
         yield from drive(ctx.initialize())
@@ -204,7 +195,7 @@ class SimRun:
             self._spawn(f"actor {name}", gen, actor)
 
     def _snapshot(self, stalled: bool) -> None:
-        self._attempt("snapshot", self._read_state)
+        self.recorder.attempt("snapshot", self._read_state)
         if stalled:
             self.record.conservation_problems.append(
                 f"the run did not quiesce within {self.limit_us} us of simulated time"

@@ -29,7 +29,15 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 from model.scenario.checker.analysis import DEADLINE_EXCEEDED, OK, OUT_OF_RANGE, cond
-from model.scenario.checker.views import Ctx, Reached, Violation, fmt_pairs, fmt_time
+from model.scenario.checker.views import (
+    Ctx,
+    Reached,
+    Violation,
+    fmt_pairs,
+    fmt_time,
+    host_key,
+    uses_seqs,
+)
 from model.scenario.record import PENDING, OpResult
 from model.scenario.types import Execute, Op, Query, Signal, Wait
 
@@ -151,18 +159,6 @@ class _Pasts:
         return None
 
 
-def _key(op: Op, r: OpResult, start: bool, use_seq: bool) -> float | None:
-    if isinstance(op, Execute):  # judged at its submit call
-        if not start:
-            return None
-        return (None if r.submit_start_seq is None else float(r.submit_start_seq)) \
-            if use_seq else r.submit_start_us
-    if use_seq:
-        seq = r.start_seq if start else r.end_seq
-        return None if seq is None else float(seq)
-    return r.start_us if start else r.end_us
-
-
 def _judge(op: Op, r: OpResult, need: Past) -> str | None:
     def visible(s: str, v: int) -> bool:
         return need.get(s, (-1, ""))[0] >= v
@@ -210,12 +206,11 @@ def _host_ops(c: Ctx) -> Iterable[tuple[Op, OpResult]]:
 def check_causality(c: Ctx) -> Iterator[Violation]:
     pasts = _Pasts(c)
     host = list(_host_ops(c))
-    use_seq = all((r.submit_start_seq if isinstance(op, Execute) else r.start_seq)
-                  is not None for op, r in host)
+    use_seq = uses_seqs(host)
     observations: list[_Observation] = []
     for op, r in host:
         past = pasts.observation(op)
-        key = _key(op, r, False, use_seq)
+        key = host_key(op, r, False, use_seq)
         if past and key is not None and r.end_us is not None:
             actor = c.ix.position[op.id][0]
             seen = _observed_text(op, r)
@@ -227,7 +222,7 @@ def check_causality(c: Ctx) -> Iterator[Violation]:
     observations.sort(key=lambda o: o.end_key)
     # Sweep the host ops in start order, joining every observation that ended before.
     ops = sorted(((k, op, r) for op, r in host
-                  if (k := _key(op, r, True, use_seq)) is not None), key=lambda t: t[0])
+                  if (k := host_key(op, r, True, use_seq)) is not None), key=lambda t: t[0])
     need: Past = {}
     i = 0
     for start, op, r in ops:

@@ -19,16 +19,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from model.scenario.checker.analysis import DEADLINE_EXCEEDED, OK
-from model.scenario.checker.views import Ctx, Violation, failed, fmt_time
+from model.scenario.checker.views import Ctx, Violation, failed, fmt_time, host_key, uses_seqs
 from model.scenario.record import PENDING, OpResult
 from model.scenario.types import Execute, Fail, Op, Query, Signal, Wait, WaitMode
-
-
-def _key(r: OpResult, start: bool, use_seq: bool) -> float | None:
-    if use_seq:
-        seq = r.start_seq if start else r.end_seq
-        return None if seq is None else float(seq)
-    return r.start_us if start else r.end_us
 
 
 def _semaphores(op: Op) -> list[str]:
@@ -43,7 +36,7 @@ def _known_failed(c: Ctx, use_seq: bool) -> dict[str, tuple[float, str, str]]:
     known: dict[str, tuple[float, str, str]] = {}
     for op in c.ix.all_ops:
         r = c.result(op.id)
-        if r is None or (key := _key(r, False, use_seq)) is None:
+        if r is None or (key := host_key(op, r, False, use_seq)) is None:
             continue
         sems = _semaphores(op)
         if isinstance(op, Fail) and r.status == OK:
@@ -75,13 +68,12 @@ def _problem(op: Op, r: OpResult, s: str, why: str, code: str) -> str | None:
 
 def check_failed_semaphore(c: Ctx) -> Iterator[Violation]:
     results = [(op, r) for op in c.ix.all_ops if (r := c.result(op.id)) is not None]
-    use_seq = all(r.start_seq is not None for op, r in results
-                  if not isinstance(op, Execute) and r.start_us is not None)
+    use_seq = uses_seqs((op, r) for op, r in results if not isinstance(op, Execute))
     known = _known_failed(c, use_seq)
     if not known:
         return
     for op, r in results:
-        if isinstance(op, Fail) or (start := _key(r, True, use_seq)) is None:
+        if isinstance(op, Fail) or (start := host_key(op, r, True, use_seq)) is None:
             continue
         for s in _semaphores(op):
             if s in known and known[s][0] < start:

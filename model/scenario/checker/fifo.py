@@ -20,7 +20,7 @@ import bisect
 from collections.abc import Iterator
 
 from model.scenario.checker.analysis import OK
-from model.scenario.checker.views import Ctx, Violation, fmt_time
+from model.scenario.checker.views import Ctx, Violation, fmt_time, suffix_min
 from model.scenario.types import Execute
 
 
@@ -87,8 +87,8 @@ class Bindable:
                 rows.append((site.value, inf if lo is None else lo, inf if hi is None else hi))
             rows.sort()
             self.values[s] = [v for v, _, _ in rows]
-            self.lower[s] = _suffix_min([lo for _, lo, _ in rows])
-            self.upper[s] = _suffix_min([hi for _, _, hi in rows])
+            self.lower[s] = suffix_min([lo for _, lo, _ in rows])
+            self.upper[s] = suffix_min([hi for _, _, hi in rows])
 
     def at(self, s: str, v: int, upper: bool) -> float | None:
         i = bisect.bisect_left(self.values[s], v)
@@ -96,13 +96,6 @@ class Bindable:
         if i >= len(table) or table[i] == float("inf"):
             return None
         return table[i]
-
-
-def _suffix_min(xs: list[float]) -> list[float]:
-    out: list[float] = []
-    for x in reversed(xs):
-        out.append(min(x, out[-1]) if out else x)
-    return out[::-1]
 
 
 def bound(c: Ctx, bindable: Bindable, x: Execute, upper: bool) -> float | None:

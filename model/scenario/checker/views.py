@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 
 from model.scenario.checker.analysis import OK, Analysis, Index
 from model.scenario.record import PENDING, OpResult, RunRecord, ValueChange
-from model.scenario.types import Execute, Scenario, Signal, Wait
+from model.scenario.types import Execute, Op, Scenario, Signal, Wait
 
 EPS_US = 1e-6  # tolerance when comparing times (floating-point simulated clocks)
 
@@ -76,11 +76,8 @@ class GroundTruth:
             for r in reversed(reached):
                 suffix.append(r if not suffix or r.lo < suffix[-1].lo else suffix[-1])
             self._earliest[s] = suffix[::-1]
-            host: list[float] = []
-            for r in reversed(reached):
-                t = r.lo if r.host else float("inf")
-                host.append(min(t, host[-1]) if host else t)
-            self._host_earliest[s] = host[::-1]
+            self._host_earliest[s] = suffix_min(
+                [r.lo if r.host else float("inf") for r in reached])
             for r in reached:
                 self.by_op.setdefault(r.op, []).append(r)
 
@@ -212,6 +209,35 @@ def failed(status: str) -> bool:
 
 def ran(r: OpResult | None) -> bool:
     return r is not None and r.start_us is not None and r.end_us is not None
+
+
+def suffix_min(xs: list[float]) -> list[float]:
+    """out[i] = min(xs[i:])."""
+    out: list[float] = []
+    for x in reversed(xs):
+        out.append(min(x, out[-1]) if out else x)
+    return out[::-1]
+
+
+def host_key(op: Op, r: OpResult, start: bool, use_seq: bool) -> float | None:
+    """Where a host call started (`start`) or returned in host order: its seq, or its
+    host time when the record has no seqs (`use_seq` False). An execute is its submit
+    call; only its start is a key."""
+    if isinstance(op, Execute):
+        if not start:
+            return None
+        return (None if r.submit_start_seq is None else float(r.submit_start_seq)) \
+            if use_seq else r.submit_start_us
+    if use_seq:
+        seq = r.start_seq if start else r.end_seq
+        return None if seq is None else float(seq)
+    return r.start_us if start else r.end_us
+
+
+def uses_seqs(calls: Iterable[tuple[Op, OpResult]]) -> bool:
+    """Whether every host call that started has the seq its start key needs."""
+    return all(host_key(op, r, True, True) is not None for op, r in calls
+               if host_key(op, r, True, False) is not None)
 
 
 def fmt_pairs(values: dict[str, int]) -> str:
