@@ -451,6 +451,13 @@ def _fanout(b: _Builder, spec: MotifSpec, m: _Motif) -> None:
         m.host_signal(producer)
 
 
+def _fail_later(spec: MotifSpec, m: _Motif, s: str) -> None:
+    """Fail `s` (variant bit 0: after a sleep), with the code of variant bits 1-2."""
+    if spec.variant & 1:
+        m.put(Sleep(m.ident(), SLEEPS_US[spec.timing]))
+    m.put(Fail(m.ident(), s, FAIL_CODES[spec.variant >> 1 & 3], "injected"))
+
+
 def _fail_scan(b: _Builder, spec: MotifSpec, m: _Motif) -> None:
     """Parked executes (each also waits its DAG parents) wait on S; then S fails."""
     s = b.pick(spec.sem)
@@ -459,9 +466,7 @@ def _fail_scan(b: _Builder, spec: MotifSpec, m: _Motif) -> None:
         node = b.add_node(NodeSpec(offsets, spec.sem + i, 0))
         b.add_never(node.waits, s)
         m.execute(node, b.queue(spec.queue + i), 10.0)
-    if spec.variant & 1:
-        m.put(Sleep(m.ident(), SLEEPS_US[spec.timing]))
-    m.put(Fail(m.ident(), s, FAIL_CODES[spec.variant >> 1 & 3], "injected"))
+    _fail_later(spec, m, s)
 
 
 def _fail_reached(b: _Builder, spec: MotifSpec, m: _Motif) -> None:
@@ -477,9 +482,7 @@ def _fail_reached(b: _Builder, spec: MotifSpec, m: _Motif) -> None:
         b.add_never(x.waits, t)
     m.execute(x, b.queue(spec.queue), 10.0)
     m.host_signal(signal)
-    if spec.variant & 1:
-        m.put(Sleep(m.ident(), SLEEPS_US[spec.timing]))
-    m.put(Fail(m.ident(), s, FAIL_CODES[spec.variant >> 1 & 3], "injected"))
+    _fail_later(spec, m, s)
 
 
 def _partial(b: _Builder, spec: MotifSpec, m: _Motif) -> None:
