@@ -39,11 +39,12 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from model.argtypes import int_at_least
+from model.argtypes import int_at_least, timing_file
 from model.scenario.checker import check
 from model.scenario.parse import load_scenario
 from model.scenario.record import RunRecord
 from model.scenario.types import Execute, Op, Query, Scenario, Sleep, Wait
+from model.sim.timing import Timing
 
 SIM_SEEDS = 12  # SimPy runs per scenario; an item is racy iff they disagree
 # Half of them run with THREAD_TIMING instead of the default timing: real threads start
@@ -172,13 +173,16 @@ def compare(scenario: Scenario, sim: RunRecord | Sequence[RunRecord],
     return result
 
 
-def sim_records(scenario: Scenario, seed: int = 0, runs: int = SIM_SEEDS) -> list[RunRecord]:
+def sim_records(scenario: Scenario, seed: int = 0, runs: int = SIM_SEEDS,
+                timing: Timing | None = None) -> list[RunRecord]:
     """The SimPy runs `diff` measures raciness with: seeds seed .. seed + runs - 1, the
-    even ones with the default timing, the odd ones with THREAD_TIMING_FIELDS."""
+    even ones with the default timing (or `timing`, a calibration), the odd ones with
+    THREAD_TIMING_FIELDS over it (each figure at least the base's)."""
     from model.sim.runner import run_sim
-    from model.sim.timing import Timing
 
-    timings = (Timing(), Timing(**THREAD_TIMING_FIELDS))  # type: ignore[arg-type]
+    base = timing or Timing()
+    thread = {k: max(v, float(getattr(base, k))) for k, v in THREAD_TIMING_FIELDS.items()}
+    timings = (base, replace(base, **thread))
     records = []
     for k in range(runs):
         if k % 2 == 0:
@@ -206,16 +210,18 @@ def _skewed_start(scenario: Scenario, seed: int) -> tuple[Scenario, list[str]]:
 
 
 def diff_scenario(scenario: Scenario, runtime: str, seed: int = 0,
-                  run_hip: RunHip | None = None, sim_runs: int = SIM_SEEDS) -> Comparison:
+                  run_hip: RunHip | None = None, sim_runs: int = SIM_SEEDS,
+                  timing: Timing | None = None) -> Comparison:
     """Run `scenario` on both backends and compare; `run_hip(scenario, seed)` replaces the
-    HIP run (a test's broken backend)."""
+    HIP run (a test's broken backend); `timing` is the SimPy runs' base timing."""
     if run_hip is None:
         from hipbackend.runner import run_hip as run
 
         def run_hip(s: Scenario, k: int) -> RunRecord:
             return run(s, k, runtime=runtime)
 
-    return compare(scenario, sim_records(scenario, seed, sim_runs), run_hip(scenario, seed))
+    return compare(scenario, sim_records(scenario, seed, sim_runs, timing),
+                   run_hip(scenario, seed))
 
 
 def _observable(op: Op, min_work_us: float, scale: float, host_scale: float,
@@ -279,7 +285,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--sim-runs", type=int_at_least("--sim-runs", 1), default=SIM_SEEDS,
                    metavar="K", help=f"SimPy runs per scenario (default {SIM_SEEDS})")
     p.add_argument("--seed", type=int_at_least("--seed"), default=0)
-    p.add_argument("--hip-runtime", choices=["cpu", "rocm"], default="cpu")
+    p.add_argument("--hip-runtime", choices=["cpu", "rocm", "cuda"], default="cpu")
+    p.add_argument("--timing", type=timing_file, metavar="FILE",
+                   help="timing file (hipsem calibrate --out FILE): the SimPy runs' timing")
     p.add_argument("--json", action="store_true")
     return p
 
@@ -315,7 +323,8 @@ def diff_main(argv: list[str]) -> int:
         return 2
     if args.generated:
         scenarios += generated_scenarios(args.generated, args.seed)
-    results = [diff_scenario(s, args.hip_runtime, args.seed, sim_runs=args.sim_runs)
+    results = [diff_scenario(s, args.hip_runtime, args.seed, sim_runs=args.sim_runs,
+                             timing=args.timing)
                for s in scenarios]
     if args.json:
         print(json.dumps({"runtime": info.description, "ok": all(r.ok for r in results),

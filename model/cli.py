@@ -16,9 +16,11 @@ unless HIPSEM_DEBUG=1). Only this module (and the sub-commands' own CLIs) prints
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import math
 import os
+import shlex
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -48,8 +50,12 @@ def _run_parser() -> argparse.ArgumentParser:
     p = _Parser(prog="hipsem run", description="Run one scenario file, check it and report.")
     p.add_argument("scenario", help="scenario file (hipsem/scenario-1 JSON)")
     p.add_argument("--backend", choices=["sim", "hip"], default="sim")
-    p.add_argument("--hip-runtime", choices=["cpu", "rocm"], default="cpu",
-                   help="HIP runtime for --backend hip (cpu: the bundled CPU test vehicle)")
+    p.add_argument("--hip-runtime", choices=["cpu", "rocm", "cuda"], default="cpu",
+                   help="HIP runtime for --backend hip (cpu: the bundled CPU test vehicle; "
+                        "cuda: hipsem's HIP-on-CUDA library over an NVIDIA GPU)")
+    p.add_argument("--timing", type=Path, metavar="FILE",
+                   help="SimPy backend: the timing model from this timing file "
+                        "(hipsem calibrate --out FILE; replaces a saved replay's timing)")
     p.add_argument("--seed", type=int_at_least("--seed"), default=None,
                    help="simulation seed (default: the scenario's replay seed, else 0)")
     p.add_argument("--defect", type=defect, action="append", default=None,
@@ -66,8 +72,12 @@ def _run_parser() -> argparse.ArgumentParser:
 def run_scenario_file(path: Path, backend: str = "sim", seed: int | None = None,
                       defects: Sequence[Defect] | None = None, hip_runtime: str = "cpu",
                       trace: Path | None = None,
-                      wall_limit_s: float | None = DEFAULT_WALL_LIMIT_S) -> dict[str, Any]:
-    """Load, run, check; returns the report (raises HipsemError on invalid input)."""
+                      wall_limit_s: float | None = DEFAULT_WALL_LIMIT_S,
+                      timing: Path | None = None) -> dict[str, Any]:
+    """Load, run, check; returns the report (raises HipsemError on invalid input).
+
+    `timing` (a timing file, model.sim.timingfile; SimPy backend only) replaces the
+    scenario's replay timing."""
     from model.scenario.checker import check
     from model.scenario.parse import load_scenario
     from model.scenario.report import build_report, replay_command
@@ -77,11 +87,23 @@ def run_scenario_file(path: Path, backend: str = "sim", seed: int | None = None,
     replay = scenario.replay
     seed = seed if seed is not None else replay.seed
     defects = list(defects) if defects is not None else [Defect.parse(d) for d in replay.defects]
+    if timing is not None:
+        if backend != "sim":
+            raise UsageError("hipsem run: --timing applies to the SimPy backend (--backend "
+                             f"sim), not --backend {backend}")
+        from model.fuzz.replay import timing_overrides
+        from model.sim.timingfile import load_timing
+
+        overrides = timing_overrides(load_timing(timing))
+        scenario = dataclasses.replace(scenario, replay=dataclasses.replace(
+            replay, timing=overrides))
     record = _backend(backend)(scenario, seed, defects, hip_runtime, wall_limit_s or None)
     violations = check(scenario, record)
     if trace is not None:
         write_trace(trace, chrome_trace(scenario, record))
     command = replay_command(str(path), seed, [d.value for d in defects], backend, hip_runtime)
+    if timing is not None:
+        command += f" --timing {shlex.quote(str(timing))}"
     return build_report(scenario, record, violations, replay=command)
 
 
@@ -113,7 +135,7 @@ def cmd_run(argv: list[str]) -> int:
         raise UsageError(f"hipsem run: --wall-limit must be a number of seconds >= 0 "
                          f"(0: no limit), got {args.wall_limit}")
     report = run_scenario_file(Path(args.scenario), args.backend, args.seed, args.defect,
-                               args.hip_runtime, args.trace, args.wall_limit)
+                               args.hip_runtime, args.trace, args.wall_limit, args.timing)
     if args.json:
         print(json.dumps(report, indent=2))
     else:
@@ -150,18 +172,25 @@ def cmd_diff(argv: list[str]) -> int:
     return diff_main(argv)
 
 
+def cmd_calibrate(argv: list[str]) -> int:
+    from hipbackend.calibrate import calibrate_main
+
+    return calibrate_main(argv)
+
+
 COMMANDS: dict[str, tuple[Callable[[list[str]], int], str]] = {
     "run": (cmd_run, "run one scenario file, check it and report"),
     "demo": (cmd_demo, "the main job on the SimPy backend: examples, fuzz, capacity plan"),
     "fuzz": (cmd_fuzz, "property campaign with generated scenarios (SimPy backend)"),
     "plan": (cmd_plan, "capacity planning of the event and timepoint pools"),
     "diff": (cmd_diff, "run scenarios on the SimPy and HIP backends and compare"),
+    "calibrate": (cmd_calibrate, "measure the timing model on a HIP runtime (timing file)"),
 }
 
 
 def usage() -> str:
     lines = ["usage: hipsem COMMAND [ARGS]", "", "commands:"]
-    lines += [f"  {name:<6} {help_}" for name, (_, help_) in COMMANDS.items()]
+    lines += [f"  {name:<9} {help_}" for name, (_, help_) in COMMANDS.items()]
     lines += ["", "hipsem COMMAND --help shows a command's options."]
     return "\n".join(lines)
 

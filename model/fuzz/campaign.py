@@ -95,6 +95,7 @@ class CampaignConfig:
     max_ops: int = 24
     seeds_per_case: int = 1
     draw_timing: bool = True
+    base_timing: Timing | None = None  # a calibrated timing (--timing FILE); None: Timing()
     shrink: bool = True
     shrink_seconds: float = 20.0
     minimize: bool = True  # then delete ops greedily (model.fuzz.minimize)
@@ -186,7 +187,8 @@ def _run_and_check(case: FuzzCase, seed: int, defects: frozenset[Defect],
 def _strategy(config: CampaignConfig) -> st.SearchStrategy[FuzzCase]:
     if config.strategy is not None:
         return config.strategy
-    return cases(config.max_ops, config.seeds_per_case, config.draw_timing)
+    return cases(config.max_ops, config.seeds_per_case, config.draw_timing,
+                 base_timing=config.base_timing)
 
 
 def _hypothesis_settings(config: CampaignConfig) -> settings:

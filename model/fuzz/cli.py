@@ -33,7 +33,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from model.argtypes import defect, int_at_least
+from model.argtypes import defect, int_at_least, timing_file
 from model.core.defects import DESCRIPTIONS, Defect
 from model.fuzz.campaign import CampaignConfig, CampaignResult, Failure, run_campaign
 from model.fuzz.campaign import Progress as CampaignProgress
@@ -64,6 +64,9 @@ def parser() -> argparse.ArgumentParser:
                    help="turn a seeded defect on (repeatable; see --list-defects)")
     p.add_argument("--save-failures", type=Path, default=DEFAULT_DIR, metavar="DIR",
                    help=f"where to save a counterexample and its trace (default {DEFAULT_DIR})")
+    p.add_argument("--timing", type=timing_file, metavar="FILE",
+                   help="timing file (hipsem calibrate --out FILE): the base of the drawn "
+                        "timing models (default: DESIGN.md's figures)")
     p.add_argument("--json", action="store_true", help="print one JSON summary object")
     p.add_argument("--list-defects", action="store_true", help="list the seeded defects")
     p.add_argument("--max-ops", type=int_at_least("--max-ops", 1), default=24,
@@ -195,6 +198,7 @@ def config_from(args: argparse.Namespace) -> CampaignConfig:
     return CampaignConfig(
         examples=args.examples, seed=args.seed, defects=defects, max_ops=args.max_ops,
         seeds_per_case=args.seeds_per_case, draw_timing=REPLAY_HAS_TIMING,
+        base_timing=args.timing,
         shrink_seconds=args.shrink_seconds, database=database,
     )
 
