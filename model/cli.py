@@ -7,6 +7,8 @@ Sub-commands:
   fuzz           property campaign on the SimPy backend (model.fuzz)
   plan           capacity planning of pool sizes (model.planning)
   diff           run scenarios on both backends and compare (hipbackend)
+  calibrate      measure the timing model on a HIP runtime, write a timing file
+                 (hipbackend.calibrate; `run --timing FILE` etc. read it)
 
 Exit codes: 0 success / no violation, 1 violations or disagreements, 2 invalid input or an
 unavailable backend (stderr says what and why), 3 an internal error (a bug; no traceback
