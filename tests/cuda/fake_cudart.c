@@ -10,6 +10,8 @@
  *  - cudaStreamDestroy counts destroys of a stream that still has work (CUDA's returns at
  *    once; HIP's must wait: the forwarding library synchronizes first);
  *  - cudaLaunchHostFunc counts host functions, and calls made into the fake while one runs.
+ * $HIPSEM_FAKE_CUDART_BANDWIDTH: bytes per µs of async memsets/copies (default 20000; a
+ * real memset adds its own time, so device durations are only roughly linear in size).
  * $HIPSEM_FAKE_CUDART_MODE: "ok" (default), "no-driver" (cudaGetDeviceCount answers
  * cudaErrorInsufficientDriver, 35), "no-device" (cudaErrorNoDevice, 100).
  * At exit it writes "key value" lines to $HIPSEM_FAKE_CUDART_LOG (if set).
@@ -95,7 +97,8 @@ __attribute__((constructor)) static void fake_init(void) {
      * HipDevice's memset bandwidth calibration measures something. */
     void (*bandwidth)(double) = (void (*)(double))dlsym(h, "hipsemCpuSetBandwidth");
     if (bandwidth == NULL) die("dlsym", "hipsemCpuSetBandwidth");
-    bandwidth(20000.0);
+    const char* bw = getenv("HIPSEM_FAKE_CUDART_BANDWIDTH"); /* bytes per µs */
+    bandwidth(bw != NULL && bw[0] != '\0' ? atof(bw) : 20000.0);
 }
 
 __attribute__((destructor)) static void fake_fini(void) {
