@@ -62,13 +62,13 @@ step() { # step NAME LIMIT_S STDOUT_FILE COMMAND...: stdout to the file, stderr 
 }
 
 : >"$OUT/summary.txt"
-step calibrate 30 "$OUT/calibrate.json" \
+step calibrate 20 "$OUT/calibrate.json" \
     "$HIPSEM" calibrate --backend hip --hip-runtime cuda --out "$OUT/timing.toml" --json
-step hardware 120 "$OUT/hardware.txt" env HIPSEM_PROFILE=ci "$PY" -m pytest -q -rs \
+step hardware 150 "$OUT/hardware.txt" env HIPSEM_PROFILE=ci "$PY" -m pytest -q -rs \
     -p no:cacheprovider tests/hardware --hip-runtime=cuda --junitxml="$OUT/hardware.xml"
-step diff-examples 40 "$OUT/diff-examples.json" \
+step diff-examples 30 "$OUT/diff-examples.json" \
     "$HIPSEM" diff examples/*.json --observable --hip-runtime cuda --json
-step diff-generated 80 "$OUT/diff-generated.json" \
+step diff-generated 70 "$OUT/diff-generated.json" \
     "$HIPSEM" diff --generated "$GENERATED" --hip-runtime cuda --json
 
 echo "gpu-check: $([ $status -eq 0 ] && echo passed || echo FAILED); see $OUT/summary.txt"
