@@ -288,7 +288,8 @@ def _minimize(config: CampaignConfig, failure: Failure) -> Failure:
     def again(case: FuzzCase) -> Failure | None:
         return evaluate(case, config.defects, config.runner, config.context_factory, limit)
 
-    return minimize(failure, again, config.minimize_seeds, budget_s=config.shrink_seconds)
+    return minimize(failure, again, config.minimize_seeds, budget_s=config.shrink_seconds,
+                    base_timing=config.base_timing)
 
 
 __all__ = [

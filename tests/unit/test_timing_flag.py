@@ -167,3 +167,16 @@ def test_workload_overrides_win_over_the_file(slow: Path, tmp_path: Path) -> Non
     mine.write_text(text + "\n[timing]\ncallback_latency_us = 7.0\n")
     w = load_workload(mine, load_timing(slow))
     assert (w.timing.callback_latency_us, w.timing.record_event_us) == (7.0, 50.0)
+
+
+def test_a_fuzz_finding_keeps_the_calibration_in_its_replay(
+    slow: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, _ = run(capsys, "fuzz", "--defect", "lifo-ready", "--examples", "300",
+                       "--shrink-seconds", "2", "--json", "--timing", str(slow),
+                       "--save-failures", str(tmp_path / "found"))
+    assert code == 1
+    saved = json.loads(out)["failures"][0]["scenario_file"]
+    replay = json.loads(Path(saved).read_text())["replay"]
+    assert replay["timing"]["record_event_us"] == 50.0  # minimized toward the file, not past it
+    assert run(capsys, "run", saved)[0] == 1
