@@ -57,6 +57,7 @@ enum {
     hipErrorInvalidValue = 1,
     hipErrorNotInitialized = 3,
     hipErrorInsufficientDriver = 35,
+    hipErrorInvalidHandle = 400,
     hipErrorIllegalState = 401,
     hipErrorNotReady = 600,
     hipErrorUnknown = 999,
@@ -399,7 +400,7 @@ EXPORT hipError_t hipStreamGetFlags(hipStream_t s, unsigned int* flags) {
 /* Rule 8: HIP's hipStreamDestroy waits for the stream's work; CUDA's does not. */
 EXPORT hipError_t hipStreamDestroy(hipStream_t s) {
     ENTER();
-    if (s == NULL) return own(hipErrorInvalidValue); /* HIP: the NULL stream is not destroyable */
+    if (s == NULL) return own(hipErrorInvalidHandle); /* HIP: the NULL stream is not destroyable */
     cudaError_t synced = g_cuda.cudaStreamSynchronize(s);
     cudaError_t destroyed = g_cuda.cudaStreamDestroy(s);
     return from_cuda(destroyed != cudaSuccess ? destroyed : synced);
