@@ -10,7 +10,8 @@ Sub-commands:
 
 Exit codes: 0 success / no violation, 1 violations or disagreements, 2 invalid input or an
 unavailable backend (stderr says what and why), 3 an internal error (a bug; no traceback
-unless HIPSEM_DEBUG=1). Only this module (and the sub-commands' own CLIs) prints.
+unless HIPSEM_DEBUG=1), 4 a run reached its explicit `--limit` of simulated time before it
+was quiescent (not judged). Only this module (and the sub-commands' own CLIs) prints.
 """
 
 from __future__ import annotations
@@ -24,11 +25,12 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from model.argtypes import defect, int_at_least
+from model.argtypes import defect, int_at_least, sim_limit
 from model.core.defects import Defect
 from model.core.status import HipsemError
 
 EXIT_OK, EXIT_VIOLATIONS, EXIT_INVALID, EXIT_INTERNAL = 0, 1, 2, 3
+EXIT_LIMIT = 4  # a run reached its explicit --limit of simulated time (not judged)
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 
 
@@ -42,6 +44,18 @@ class _Parser(argparse.ArgumentParser):
 
 
 DEFAULT_WALL_LIMIT_S = 600.0
+
+
+LIMIT_HELP = ("stop a run at S seconds of simulated time if it is not quiescent by then "
+              "(a runaway scenario): exit status 4, the run is not judged "
+              "(default: no limit, a run ends when nothing is left to happen)")
+
+
+def limit_message(command: str, limit_us: float, what: str = "the run") -> str:
+    """The message of a run that reached its `--limit` (exit status 4)."""
+    return (f"{command}: {what} reached --limit {limit_us / 1e6:g} s of simulated time "
+            "before it was quiescent; it was stopped there and not judged (no violations "
+            "reported). Raise --limit, or drop it to run until quiescent.")
 
 
 def _run_parser() -> argparse.ArgumentParser:
@@ -60,14 +74,21 @@ def _run_parser() -> argparse.ArgumentParser:
                    help="SimPy backend: stop a run that has not finished after S seconds of "
                         "wall-clock time and report it as a crash (livelock); 0: no limit "
                         f"(default {DEFAULT_WALL_LIMIT_S:g})")
+    p.add_argument("--limit", type=sim_limit, default=None, metavar="S",
+                   help="SimPy backend: " + LIMIT_HELP)
     return p
 
 
 def run_scenario_file(path: Path, backend: str = "sim", seed: int | None = None,
                       defects: Sequence[Defect] | None = None, hip_runtime: str = "cpu",
                       trace: Path | None = None,
-                      wall_limit_s: float | None = DEFAULT_WALL_LIMIT_S) -> dict[str, Any]:
-    """Load, run, check; returns the report (raises HipsemError on invalid input)."""
+                      wall_limit_s: float | None = DEFAULT_WALL_LIMIT_S,
+                      limit_s: float | None = None) -> dict[str, Any]:
+    """Load, run, check; returns the report (raises HipsemError on invalid input).
+
+    `limit_s` (SimPy backend): seconds of simulated time after which a run that is not
+    quiescent is stopped; then the run is not judged and the report has
+    `"limit_reached_us"` (and `"ok": false`, no violations)."""
     from model.scenario.checker import check
     from model.scenario.parse import load_scenario
     from model.scenario.report import build_report, replay_command
@@ -77,31 +98,40 @@ def run_scenario_file(path: Path, backend: str = "sim", seed: int | None = None,
     replay = scenario.replay
     seed = seed if seed is not None else replay.seed
     defects = list(defects) if defects is not None else [Defect.parse(d) for d in replay.defects]
-    record = _backend(backend)(scenario, seed, defects, hip_runtime, wall_limit_s or None)
-    violations = check(scenario, record)
+    limit_us = None if limit_s is None else limit_s * 1e6
+    record = _backend(backend)(scenario, seed, defects, hip_runtime, wall_limit_s or None,
+                               limit_us)
+    limited = record.limit_reached_us is not None
+    violations = [] if limited else check(scenario, record)
     if trace is not None:
         write_trace(trace, chrome_trace(scenario, record))
     command = replay_command(str(path), seed, [d.value for d in defects], backend, hip_runtime)
-    return build_report(scenario, record, violations, replay=command)
+    report = build_report(scenario, record, violations, replay=command)
+    if limited:
+        report["ok"] = False
+        report["limit_reached_us"] = record.limit_reached_us
+    return report
 
 
 def _run_sim(scenario: Any, seed: int, defects: Sequence[Defect], _runtime: str,
-             wall_limit_s: float | None) -> Any:
+             wall_limit_s: float | None, limit_us: float | None) -> Any:
     from model.sim.runner import run_sim
     from model.sim.timing import Timing
 
     timing = Timing(**scenario.replay.timing) if scenario.replay.timing else None
-    return run_sim(scenario, seed, defects, timing, wall_limit_s=wall_limit_s)
+    return run_sim(scenario, seed, defects, timing, wall_limit_s=wall_limit_s,
+                   limit_us=limit_us)
 
 
 def _run_hip(scenario: Any, seed: int, defects: Sequence[Defect], runtime: str,
-             _wall_limit_s: float | None) -> Any:
+             _wall_limit_s: float | None, _limit_us: float | None) -> Any:
     from hipbackend.runner import run_hip
 
     return run_hip(scenario, seed, defects, runtime=runtime)
 
 
-def _backend(name: str) -> Callable[[Any, int, Sequence[Defect], str, float | None], Any]:
+def _backend(name: str) -> Callable[
+        [Any, int, Sequence[Defect], str, float | None, float | None], Any]:
     return {"sim": _run_sim, "hip": _run_hip}[name]
 
 
@@ -112,8 +142,15 @@ def cmd_run(argv: list[str]) -> int:
     if not (math.isfinite(args.wall_limit) and args.wall_limit >= 0):
         raise UsageError(f"hipsem run: --wall-limit must be a number of seconds >= 0 "
                          f"(0: no limit), got {args.wall_limit}")
+    if args.limit is not None and args.backend != "sim":
+        raise UsageError("hipsem run: --limit (simulated time) applies to --backend sim only")
     report = run_scenario_file(Path(args.scenario), args.backend, args.seed, args.defect,
-                               args.hip_runtime, args.trace, args.wall_limit)
+                               args.hip_runtime, args.trace, args.wall_limit, args.limit)
+    if "limit_reached_us" in report:
+        if args.json:
+            print(json.dumps(report, indent=2))
+        print(limit_message("hipsem run", report["limit_reached_us"]), file=sys.stderr)
+        return EXIT_LIMIT
     if args.json:
         print(json.dumps(report, indent=2))
     else:

@@ -44,6 +44,7 @@ from __future__ import annotations
 
 import bisect
 import heapq
+import itertools
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
@@ -290,7 +291,7 @@ class Semaphore:
         problems = []
         values = [t.value for t in self._signals[self._head:]]
         if (values != self._signal_values[self._head:]
-                or any(a > b for a, b in zip(values, values[1:]))
+                or any(a > b for a, b in itertools.pairwise(values))
                 or any(v <= self.value for v in values)):
             problems.append(f"semaphore {self.name}: published signals {values} not pending")
         live = {(tp, n) for tp, n in self._waits.items() if tp.value < FAILURE_ONLY}

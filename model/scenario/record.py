@@ -189,3 +189,6 @@ class RunRecord:
     # Set when the run under test raised (the core, device or platform): a failure of
     # the run, reported by the checker as property `crash`.
     crash: Crash | None = None
+    # Set (to the limit, µs) when the run reached an explicit simulated-time limit before
+    # it was quiescent: it was stopped there, untorn-down, and is not judged.
+    limit_reached_us: float | None = None

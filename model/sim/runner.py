@@ -3,26 +3,35 @@
 Phases:
   1. set-up: fill the event pool, create semaphores and queues, start each queue's
      worker and completion loops, start one process per host actor;
-  2. run until quiescence (nothing left to happen) or `limit_us` of simulated time;
-     statuses, semaphore values and orders are recorded at that point;
+  2. run until quiescence (nothing left to happen); statuses, semaphore values and orders
+     are recorded at that point;
   3. teardown: blocked host waits are abandoned, queues shut down (parked actions are
      cancelled), pools closed; then conservation is checked (pools, references, device
      objects, action accounting).
+
+Limit. There is no hidden time limit: a run goes on, however long in simulated time, until
+it is quiescent. An explicit `limit_us` (`--limit` on the command line) stops a runaway
+scenario: when the next event lies past it, the run stops there, its state is recorded,
+no teardown is run, and `record.limit_reached_us` is set. Such a run is not judged (its
+waits are not over, its pools not drained): the command line ends it with exit status 4,
+a campaign counts it as unjudged, never as a failure.
 
 Crashes. An exception raised while driving the run under test (the core, the device or
 the platform, in set-up, an actor, a worker or completion loop, a host function, teardown
 or the post-run reads of the core's state) is a failure of that run, not of hipsem: the
 first one is recorded as `record.crash` (type, message, the op the raising actor was
 running, and where), the run stops stepping at once (statuses so far are snapshot), and
-teardown runs as far as it can, bounded by `limit_us` more simulated time; conservation
-accounting is skipped after a crash (teardown could not finish). The checker reports the
+teardown runs as far as it can, bounded by `limit_us` (or, without one,
+`CRASH_TEARDOWN_US`) more simulated time; conservation accounting is skipped after a
+crash (teardown could not finish). The checker reports the
 crash as property `crash`. A `RecorderError` (hipsem's own recorder failed) is never a
 crash: it propagates, as does any exception of the runner's own code.
 
 Hangs. A core that livelocks (a scan that never ends, a loop of zero-time steps) never
 reaches quiescence nor the simulated-time limit. With `wall_limit_s` set, the run is
 stopped after that much wall-clock time (SIGALRM, main thread only) and recorded as a
-crash of type `RunTimeout` with no teardown: a finding, not a hung campaign.
+crash of type `RunTimeout` with no teardown: a finding, not a hung campaign. A livelock
+that advances simulated time is stopped the same way (or by an explicit `limit_us`).
 
 The run is a pure function of (scenario, seed, defects, timing) (a wall-clock stop aside).
 """
@@ -49,7 +58,10 @@ from model.sim.env import SeededEnvironment
 from model.sim.platform import SimGen, SimPlatform
 from model.sim.timing import Timing
 
-DEFAULT_LIMIT_US = 10_000_000.0  # 10 s of simulated time
+# After a crash, teardown is best effort (a dead worker never drains its queue): it gets
+# at most this much more simulated time when the run has no explicit limit. It bounds
+# only what a crashed run's teardown reports; conservation is not judged after a crash.
+CRASH_TEARDOWN_US = 10_000_000.0
 
 
 class RunTimeout(BaseException):
@@ -84,7 +96,7 @@ class SimRun:
     """One simulated run of a scenario; `run()` returns its `RunRecord`."""
 
     def __init__(self, scenario: Scenario, seed: int = 0, defects: Iterable[Defect] = (),
-                 timing: Timing | None = None, limit_us: float = DEFAULT_LIMIT_US,
+                 timing: Timing | None = None, limit_us: float | None = None,
                  context_factory: ContextFactory | None = None,
                  wall_limit_s: float | None = None) -> None:
         self.scenario = scenario
@@ -131,13 +143,19 @@ class SimRun:
 
     def _run(self) -> RunRecord:
         self.env.process(self._guarded("setup", self._setup()))
-        quiet = self._run_to_quiescence(self.limit_us, stop_on_crash=True)
+        limit = float("inf") if self.limit_us is None else self.limit_us
+        quiet = self._run_to_quiescence(limit, stop_on_crash=True)
         crashed = self.record.crash is not None
-        self._snapshot(stalled=not quiet and not crashed)
+        if not quiet and not crashed:  # the explicit limit: stop here, not judged
+            self.record.limit_reached_us = limit
+            self._snapshot()
+            return self.record
+        self._snapshot()
         self.env.process(self._guarded("teardown", self._teardown()))
-        # After a crash, teardown goes as far as it can within limit_us more simulated
-        # time (a dead worker never drains its queue); otherwise it runs to the end.
-        self._run_to_quiescence(self.env.now + self.limit_us if crashed else float("inf"),
+        # After a crash, teardown goes as far as it can within a bounded simulated time
+        # (a dead worker never drains its queue); otherwise it runs to the end.
+        grace = CRASH_TEARDOWN_US if self.limit_us is None else self.limit_us
+        self._run_to_quiescence(self.env.now + grace if crashed else float("inf"),
                                 stop_on_crash=False)
         self.recorder.attempt("teardown", self.recorder.snapshot_teardown, self.ctx)
         if self.record.crash is None:
@@ -194,12 +212,8 @@ class SimRun:
             self._actor_gens.append(gen)
             self._spawn(f"actor {name}", gen, actor)
 
-    def _snapshot(self, stalled: bool) -> None:
+    def _snapshot(self) -> None:
         self.recorder.attempt("snapshot", self._read_state)
-        if stalled:
-            self.record.conservation_problems.append(
-                f"the run did not quiesce within {self.limit_us} us of simulated time"
-            )
         self.recorder.derive_flows()
         self.recorder.frozen = True
 
@@ -259,11 +273,13 @@ def _escaped_from(error: BaseException) -> str:
 def run_sim(scenario: Scenario, seed: int = 0, defects: Iterable[Defect] = (),
             timing: Timing | None = None,
             context_factory: ContextFactory | None = None,
-            wall_limit_s: float | None = None) -> RunRecord:
+            wall_limit_s: float | None = None,
+            limit_us: float | None = None) -> RunRecord:
     """Run `scenario` once on the SimPy backend and return what was observed.
 
     `context_factory` (default `CoreContext`) builds the core under test; `wall_limit_s`
-    stops a run that livelocks (a `RunTimeout` crash).
+    stops a run that livelocks (a `RunTimeout` crash); `limit_us` stops a run at that much
+    simulated time (`record.limit_reached_us`; default: none, the run ends when quiescent).
     """
     return SimRun(scenario, seed, defects, timing, context_factory=context_factory,
-                  wall_limit_s=wall_limit_s).run()
+                  wall_limit_s=wall_limit_s, limit_us=limit_us).run()
