@@ -13,7 +13,10 @@ fit of log(time) against log(size) (1.0: linear). Families:
               signalling it 1..N;
   queues Q    Q queues with a 256-execute chain each (total work grows with Q).
 
-In the same process it measures raw SimPy timeouts per second, and reports a 4096-hop
+Next to every point it measures raw SimPy timeouts per second (a short burst right
+before), and fits the exponent on the time in raw-timeout units as well as in seconds,
+so that a machine whose load changes during the run still gives a fair exponent. It
+reports a 4096-hop
 chain's end-to-end cost per execute in raw SimPy timeouts (a machine-independent ratio),
 and the wall time of a 100,000-execute chain end to end (`--big`).
 
@@ -106,7 +109,7 @@ def fitted_exponent(sizes: list[int], seconds: list[float]) -> float:
             / sum((x - mx) ** 2 for x in xs))
 
 
-def simpy_timeouts_per_second(n: int = 400_000) -> float:
+def simpy_timeouts_per_second(n: int = 200_000) -> float:
     env = simpy.Environment()
 
     def proc() -> Any:
@@ -128,24 +131,31 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
+        end_to_end(chain(200), work)  # warm-up: imports, caches
         raw = simpy_timeouts_per_second()
         print(f"raw SimPy timeouts/s: {raw:,.0f}")
+        print(f"  {'family':<9} {'size':>7}  {'wall s':>8}  {'us/unit':>9}  "
+              f"{'raw timeouts/unit':>17}")
         for name in args.families.split(","):
             make, full, quick = FAMILIES[name]
             sizes = quick if args.quick else full
-            seconds = []
+            seconds, units = [], []
             for size in sizes:
+                rate = simpy_timeouts_per_second()
                 t, report = end_to_end(make(size), work)
                 assert report["ok"], (name, size, report.get("violations"))
                 seconds.append(t)
-                print(f"  {name:<9} {size:>7}  {t:8.3f} s  {t / size * 1e6:9.1f} us/unit",
-                      flush=True)
-            print(f"{name:<9} fitted exponent {fitted_exponent(sizes, seconds):.2f} "
-                  f"(sizes {sizes[0]}..{sizes[-1]})", flush=True)
+                units.append(t * rate)
+                print(f"  {name:<9} {size:>7}  {t:8.3f}  {t / size * 1e6:9.1f}  "
+                      f"{t * rate / size:17.1f}", flush=True)
+            print(f"{name:<9} fitted exponent {fitted_exponent(sizes, seconds):.2f} (wall), "
+                  f"{fitted_exponent(sizes, units):.2f} (raw-timeout units); sizes "
+                  f"{sizes[0]}..{sizes[-1]}", flush=True)
         hops = 1024 if args.quick else 4096
+        rate = simpy_timeouts_per_second()
         t, _ = end_to_end(chain(hops), work)
         print(f"{hops}-hop chain end to end: {t / hops * 1e6:.1f} us per execute = "
-              f"{t / hops * raw:.1f} raw SimPy timeouts per execute")
+              f"{t / hops * rate:.1f} raw SimPy timeouts per execute")
         if args.big:
             t, _ = end_to_end(chain(args.big), work)
             print(f"{args.big}-execute chain end to end: {t:.1f} s")
