@@ -166,8 +166,8 @@ class _Pasts:
         self._trees = {s: _SiteMeets(sites) for s, sites in c.truth.sites.items()}
         where: dict[str, list[tuple[str, int]]] = {}
         for s, reached in c.truth.sites.items():
-            for j, r in enumerate(reached):
-                where.setdefault(r.op, []).append((s, j))
+            for j, site in enumerate(reached):
+                where.setdefault(site.op, []).append((s, j))
         sites: list[tuple[float, str, Op]] = []
         index = c.scenario.op_by_id()
         for op_id in c.truth.by_op:
