@@ -5,6 +5,13 @@ were scheduled (FIFO). Real hardware makes no such promise, so this environment 
 such ties by a draw from `rng`: a run is exactly reproducible for a seed, and different
 seeds explore different interleavings of simultaneous events. Time unit: microseconds.
 
+Fast-forward. `fast_forward(delay)` is an exact shortcut for "yield a Timeout(delay) and
+be resumed by it" when no other event is scheduled at all (and the time stays within
+`horizon`, the runner's explicit limit): nothing could run in between, so it makes the
+same random draw and event-id step that scheduling the timeout would, and sets the clock
+to the same float, without an event. A host thread alone in the simulation (the set-up
+filling the event pool, a teardown draining it) pays no SimPy event per device call.
+
 Invariant: the event queue holds `(time, priority, key, event)` tuples — the 4-tuple
 shape that `simpy.Environment.step` unpacks — where `key = draw << 64 | eid` is a unique
 int (a random 32-bit draw, then SimPy's event counter), so two events are never compared.
@@ -12,6 +19,7 @@ int (a random 32-bit draw, then SimPy's event counter), so two events are never 
 
 from __future__ import annotations
 
+import math
 import random
 from heapq import heappush
 
@@ -26,6 +34,7 @@ class SeededEnvironment(simpy.Environment):
         super().__init__(initial_time)
         self.seed = seed
         self.rng = random.Random(seed)
+        self.horizon = math.inf  # fast_forward never passes it (the run's explicit limit)
 
     def schedule(
         self,
@@ -36,3 +45,13 @@ class SeededEnvironment(simpy.Environment):
         """Schedule `event` after `delay`; ties at equal (time, priority) are random."""
         key = self.rng.getrandbits(32) << 64 | next(self._eid)
         heappush(self._queue, (self._now + delay, priority, key, event))
+
+    def fast_forward(self, delay: float) -> bool:
+        """Advance the clock by `delay` as a timeout would, if nothing else is scheduled
+        and the time stays within `horizon` (then True; see the module docstring)."""
+        if self._queue or self._now + delay > self.horizon:
+            return False
+        self.rng.getrandbits(32)  # the tie-break draw the timeout's schedule would make
+        next(self._eid)
+        self._now = self._now + delay
+        return True

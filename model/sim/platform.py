@@ -87,6 +87,7 @@ class SimPlatform:
         if self.coalesce_calls:
             return (yield from self._drive_coalesced(gen))
         env, device, cost, blocking = self.env, self.device, self.cost, _BLOCKING
+        fast_forward = env.fast_forward
         send = gen.send
         answer: Any = None
         while True:
@@ -95,7 +96,9 @@ class SimPlatform:
             except StopIteration as stop:
                 return stop.value  # type: ignore[no-any-return]
             if type(effect) is Call:
-                yield simpy.Timeout(env, cost(effect.name))
+                charge = cost(effect.name)
+                if not fast_forward(charge):  # alone in the simulation: no event needed
+                    yield simpy.Timeout(env, charge)
                 wait_for = blocking.get(effect.name)
                 if wait_for is None:
                     answer = getattr(device, effect.name)(*effect.args)

@@ -168,6 +168,7 @@ class SimRun:
         """Step until nothing is scheduled (True), the next event is past `limit` (False)
         or, with `stop_on_crash`, the run crashed (True: it stops at once)."""
         env, record = self.env, self.record
+        env.horizon = limit
         while (next_time := env.peek()) != float("inf"):
             if next_time > limit:
                 return False
