@@ -34,6 +34,11 @@ class Defect(enum.Enum):
     SHUTDOWN_DROPS_PARKED = "shutdown-drops-parked"
     REUSE_DESTROYED_EVENT = "reuse-destroyed-event"
 
+    # Members are singletons compared by identity, so identity hashing is exact; it
+    # keeps `Defect.X in ctx.defects` (on the core's hot path) free of a Python-level
+    # Enum.__hash__ call.
+    __hash__ = object.__hash__
+
     @property
     def description(self) -> str:
         return DESCRIPTIONS[self]

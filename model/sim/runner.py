@@ -196,6 +196,9 @@ class SimRun:
             raise
         except Exception as error:
             self.recorder.crashed(error, where, actor.current if actor else None)
+            # The run stops stepping after this step: no other thread may fast-forward
+            # past it within the step (the runner resets the horizon for teardown).
+            self.env.horizon = -float("inf")
 
     def _setup(self) -> SimGen[None]:
         ctx, drive = self.ctx, self.platform.drive
