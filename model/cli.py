@@ -98,15 +98,19 @@ def run_scenario_file(path: Path, backend: str = "sim", seed: int | None = None,
     replay = scenario.replay
     seed = seed if seed is not None else replay.seed
     defects = list(defects) if defects is not None else [Defect.parse(d) for d in replay.defects]
+    from model.sim.runner import collect_rarely
+
     limit_us = None if limit_s is None else limit_s * 1e6
-    record = _backend(backend)(scenario, seed, defects, hip_runtime, wall_limit_s or None,
-                               limit_us)
-    limited = record.limit_reached_us is not None
-    violations = [] if limited else check(scenario, record)
-    if trace is not None:
-        write_trace(trace, chrome_trace(scenario, record))
-    command = replay_command(str(path), seed, [d.value for d in defects], backend, hip_runtime)
-    report = build_report(scenario, record, violations, replay=command)
+    with collect_rarely():
+        record = _backend(backend)(scenario, seed, defects, hip_runtime, wall_limit_s or None,
+                                   limit_us)
+        limited = record.limit_reached_us is not None
+        violations = [] if limited else check(scenario, record)
+        if trace is not None:
+            write_trace(trace, chrome_trace(scenario, record))
+        command = replay_command(str(path), seed, [d.value for d in defects], backend,
+                                 hip_runtime)
+        report = build_report(scenario, record, violations, replay=command)
     if limited:
         report["ok"] = False
         report["limit_reached_us"] = record.limit_reached_us
