@@ -148,6 +148,7 @@ class PlanningRun:
         nothing is left to happen. Returns False if the run did not go quiet by `limit_us`.
         """
         env = self.env
+        env.horizon = limit_us  # no host thread fast-forwards past it (model.sim.env)
         while (next_time := env.peek()) != float("inf"):
             if next_time > limit_us:
                 return False
