@@ -10,7 +10,7 @@ For each N the script measures, in the same process:
   * `write`: `write_trace` (one event per line, the C encoder);
   * `json.dump`: the same document through `json.dump` (the pure-Python encoder path);
 
-and prints seconds, µs per event, the ratio json.dump / write side by side, and the
+and prints CPU seconds (best of R), µs per event, the ratio json.dump / write side by side, and the
 fitted exponent of build + write in N (1.0 is linear; target at most 1.1).
 
     .venv/bin/python benchmarks/bench_trace.py [--sizes 1000,4000,16000,64000] [--repeat 3]
@@ -86,11 +86,13 @@ def synthetic_run(n: int) -> tuple[Scenario, RunRecord]:
 
 
 def best(fn: Any, repeat: int) -> float:
+    """Best of `repeat` runs, in CPU seconds of this process (`time.process_time`): on a
+    shared machine wall time mostly measures the other processes."""
     times = []
     for _ in range(repeat):
-        t0 = time.perf_counter()
+        t0 = time.process_time()
         fn()
-        times.append(time.perf_counter() - t0)
+        times.append(time.process_time() - t0)
     return min(times)
 
 

@@ -21,7 +21,9 @@ thread tracks in this order, each named by a `thread_name` metadata event and or
   * one track per host actor (`"<op> <id>"` slices from call to return; a call that never
     returned runs to the end, marked `(PENDING)`; an instant at each execute's submit, and
     `execute <id> never submitted` at the end when the actor never got there), the
-    `host-function thread`, and `semaphore failures` (instants, the core's claims).
+    `host-function thread`, and `semaphore failures` (instants, the core's claims);
+  * a `blocked` instant at the end of each blocked host wait and parked execute, with
+    what it waits for in `args.why` (`model.scenario.blocked`).
 
 Counters ("C"): per semaphore `<S> signalled` (ground truth: the highest value a host
 signal call had returned with or a device work that signals it had finished, by then)
@@ -60,6 +62,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from model.scenario.blocked import explain_blocked
 from model.scenario.checker import not_run
 from model.scenario.record import HOST_FUNCTION_TRACK, PENDING, OpResult, RunRecord
 from model.scenario.types import Execute, Fail, Scenario, Signal, Wait, WaitMode
@@ -544,6 +547,22 @@ class _Builder:
                         self.forward(f"{s} failed: {code}", "failure", src, window, dst, t)
                         break
 
+    def blocked(self) -> None:
+        """An instant at the end of the run on each blocked actor and parked execute,
+        saying what it waits for (model/scenario/blocked.py)."""
+        blocked = explain_blocked(self.scenario, self.record)
+        if blocked is None:
+            return
+        why: dict[tuple[str, str], list[str]] = {}
+        for w in blocked["waits"]:
+            kind = "park" if w["who"].startswith("execute ") else "op"
+            why.setdefault((kind, w["op"]), []).append(w["why"])
+        for key, reasons in why.items():
+            found = self.slices.get(key)
+            if found is not None:
+                self.instant("", "blocked", found.end, "blocked", {"why": "; ".join(reasons)},
+                             tid=found.tid)
+
     def build(self) -> dict[str, Any]:
         self.declare_tracks()
         self.spans()
@@ -553,6 +572,7 @@ class _Builder:
         self.workers()
         self.completions()
         self.place_slices()
+        self.blocked()
         self.counters()
         self.release_flows()
         self.failure_flows()
