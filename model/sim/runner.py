@@ -137,6 +137,8 @@ class SimRun:
         except Exception as error:
             self._init_crashed = True
             self.recorder.crashed(error, "setup")
+        else:
+            self.recorder.watch_pools(self.ctx)  # occupancy for the trace (record.pool_log)
         self.limit_us = limit_us
         self.wall_limit_s = wall_limit_s
         self._work_flags = {f"{q}.work": q for q in scenario.queues}
