@@ -45,7 +45,7 @@ def test_a_plan_prints_tables_and_writes_json_csv_and_plots(
     assert code == 0
     printed = capsys.readouterr().out
     assert "device events pool" in printed and "timepoints pool" in printed
-    assert "M/G/inf check (Poisson workload)" in printed
+    assert "Analytic model: M/G/inf" in printed
     assert "what-if comparison" in printed
     doc = json.loads((out / "plan.json").read_text())
     assert doc["format"] == "hipsem/plan-1"
