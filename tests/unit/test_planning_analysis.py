@@ -86,7 +86,10 @@ def _workload(graph: dict[str, object], arrivals: dict[str, object]) -> Workload
     ({"shape": "single", "kernel": "k"}, {"kind": "poisson", "rate_hz": 10},
      "M/G/1 -> M/G/1 tandem per queue", []),
     ({"shape": "single", "kernel": "k"}, {"kind": "burst", "size": 4, "rate_hz": 10},
-     "none", ["queue q0 gets batches in callback mode: the kernel stream's departures are "
+     "none", ["queue q0: a batch of 4 reaches the stream over 62 us (one issue each), more "
+              "than 0.1 of a 5 us kernel, so its actions do not arrive together as M^X/G/1 "
+              "assumes",
+              "queue q0 gets batches in callback mode: the kernel stream's departures are "
               "then bursty, not the Poisson input the callback stream's model needs"]),
     ({"shape": "single", "kernel": "k"}, {"kind": "burst", "size": 4, "period_us": 10},
      "none", ["process p has burst arrivals (not Poisson)"]),
