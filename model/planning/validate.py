@@ -89,7 +89,7 @@ class Checker:
     def name(self, value: Any, path: str) -> str:
         if not is_name(value):
             self.expect(path, value, NAME_RULE)
-        return value
+        return str(value)
 
     def boolean(self, value: Any, path: str) -> bool:
         if not isinstance(value, bool):
