@@ -124,6 +124,27 @@ class Crash:
     where: str = ""
 
 
+@dataclass(frozen=True, slots=True)
+class FaultHit:
+    """A fault the device injected (ground truth: the device answered the error).
+
+    `kind` is "call" (a device call failed), "work" (an execute's device work failed) or
+    "lost" (the device was lost; `call` is empty). `stream` is the label of the stream the
+    call named (None if none); `victims` the executes the device can tie the call to:
+    the work it launched, the work a recorded or waited marker follows, or, for
+    create_event, every work launched and not yet followed by a record (empty when the
+    device cannot tell, e.g. a stream wait made before the work is launched).
+    """
+
+    kind: str
+    call: str
+    occurrence: int
+    error: str
+    time_us: float
+    stream: str | None = None
+    victims: tuple[str, ...] = ()
+
+
 @dataclass(slots=True)
 class Teardown:
     """What happened after the run settled: queues shut down, pools closed.
@@ -136,6 +157,8 @@ class Teardown:
     statuses: dict[str, str] = field(default_factory=dict)
     value_log: list[ValueChange] = field(default_factory=list)
     semaphores: dict[str, tuple[int, str]] = field(default_factory=dict)
+    # False when teardown did not finish (a queue shutdown or pool close hung).
+    completed: bool = True
 
 
 @dataclass(slots=True)
@@ -189,3 +212,7 @@ class RunRecord:
     # Set when the run under test raised (the core, device or platform): a failure of
     # the run, reported by the checker as property `crash`.
     crash: Crash | None = None
+    # Ground truth of injected faults (docs/faults.md): every fault the device injected,
+    # in the order it did, and when the device was lost (None: never).
+    faults: list[FaultHit] = field(default_factory=list)
+    device_lost_us: float | None = None

@@ -108,6 +108,7 @@ class SimRun:
         self._work_flags = {f"{q}.work": q for q in scenario.queues}
         self.platform.observe_flags = frozenset(self._work_flags)
         self._actor_gens: list[Gen[None]] = []
+        self._torn_down = False
 
     @property
     def record(self) -> RunRecord:
@@ -140,6 +141,9 @@ class SimRun:
         self._run_to_quiescence(self.env.now + self.limit_us if crashed else float("inf"),
                                 stop_on_crash=False)
         self.recorder.attempt("teardown", self.recorder.snapshot_teardown, self.ctx)
+        self.record.teardown.completed = self._torn_down
+        self.record.faults = list(self.device.fault_hits)
+        self.record.device_lost_us = self.device.lost_us
         if self.record.crash is None:
             self.recorder.attempt("conservation check", self._check_conservation)
         else:  # teardown could not finish: report the pools, skip the accounting
@@ -193,6 +197,8 @@ class SimRun:
             gen = actor.run()
             self._actor_gens.append(gen)
             self._spawn(f"actor {name}", gen, actor)
+        # Faults count from here: pool fill and stream creation are never faulted.
+        self.device.arm_faults(self.scenario.faults, self.record.seed)
 
     def _snapshot(self, stalled: bool) -> None:
         self.recorder.attempt("snapshot", self._read_state)
@@ -233,6 +239,7 @@ class SimRun:
         for queue in self.ctx.queues.values():
             yield from self.platform.drive(queue.shutdown())
         yield from self.platform.drive(self.ctx.close())
+        self._torn_down = True
 
     def _check_conservation(self) -> None:
         self.record.device_events = (self.device.events_created, self.device.events_destroyed,
