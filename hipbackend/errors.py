@@ -38,6 +38,7 @@ class HipError(HipCallError):
     ) -> None:
         super().__init__(call, hip_name, f"{call} failed: {hip_name} ({hip_value}): {hip_string}")
         self.code = code
+        self.args = (call, hip_name, hip_value, hip_string, code)
         self.hip_value = hip_value
         self.hip_string = hip_string
 

@@ -107,6 +107,11 @@ class HipCallError(DeviceError):
         super().__init__(text, status_for(hip_name))
         self.call = call
         self.hip_name = hip_name
+        self.text = text
+        self.args = (call, hip_name, text)  # SimPy re-creates an exception from its args
+
+    def __str__(self) -> str:
+        return self.text
 
     @property
     def fatal(self) -> bool:

@@ -38,10 +38,19 @@ class _Site:
 
 
 class Index:
-    """Scenario look-ups shared by the analysis and the checks."""
+    """Scenario look-ups shared by the analysis and the checks.
 
-    def __init__(self, scenario: Scenario) -> None:
+    `faulted` (execute id -> status code name) and `lost` (the lost device's code name)
+    are the injected faults the device observed (`checker.faults.fault_facts`): a
+    faulted execute fails with its code, and after a loss every execute may fail with
+    the lost code. Both empty for a run without faults.
+    """
+
+    def __init__(self, scenario: Scenario, faulted: dict[str, str] | None = None,
+                 lost: str | None = None) -> None:
         self.scenario = scenario
+        self.faulted = faulted or {}
+        self.lost = lost
         self.initial = scenario.semaphores
         self.all_ops = [op for _, _, op in scenario.ops()]
         self.position = {op.id: (a, i) for a, i, op in scenario.ops()}
@@ -203,6 +212,13 @@ class _Engine:
             self._update_must(op, w)
 
     def _update_may(self, x: Execute, w: _Waiter) -> None:
+        fault = x.id in self.ix.faulted or self.ix.lost is not None
+        if fault and (w.cond() or w.woken) and x.id not in self.f.xfail:
+            self.f.xfail.add(x.id)  # a device fault fails it (and its signals)
+            for s in x.signal:
+                self._fail(s)
+        if x.id in self.ix.faulted:
+            return  # a faulted execute never completes OK
         if w.cond() and x.id not in self.f.ok:
             self.f.ok.add(x.id)
             for s, v in x.signal.items():
@@ -214,6 +230,13 @@ class _Engine:
 
     def _update_must(self, x: Execute, w: _Waiter) -> None:
         produces = x.id not in self.rejectable  # a rejected submission does nothing
+        if x.id in self.ix.faulted:  # issued, then failed by its fault: settles, failing
+            if (w.cond() or w.woken) and x.id not in self.f.ok:
+                self.f.ok.add(x.id)
+                self.f.xfail.add(x.id)
+                for s in x.signal:
+                    self._fail(s)
+            return
         if w.woken and x.id not in self.f.xfail:
             self.f.xfail.add(x.id)
             for s in x.signal if produces else ():
@@ -243,6 +266,13 @@ def _failure_codes(
         if op.id in may.happen:
             sem[op.semaphore].add(op.code)
     ex: dict[str, set[str]] = {x.id: set() for x in ix.executes}
+    for x in ix.executes:  # injected faults are failure sources too
+        own = {ix.faulted[x.id]} if x.id in ix.faulted else set()
+        if ix.lost is not None and x.id in may.xfail:
+            own.add(ix.lost)
+        ex[x.id] |= own
+        for s in x.signal:
+            sem[s] |= own
     waiting: dict[str, list[Execute]] = {s: [] for s in ix.initial}
     for x in ix.executes:
         for s in x.wait if x.id in may.xfail else ():
