@@ -37,6 +37,8 @@ INJECTABLE_CALLS = ("create_event", "record_event", "stream_wait_event", "launch
                     "launch_work", "synchronize_event", "query_event")
 FAULT_ERRORS = tuple(HIP_ERROR_NUMBERS)
 LOST_ERRORS = tuple(sorted(FATAL_ERRORS & set(HIP_ERROR_NUMBERS)))
+# A call or work fault is not a lost device: its error is not fatal.
+CALL_ERRORS = tuple(e for e in FAULT_ERRORS if e not in FATAL_ERRORS)
 DEFAULT_WORK_ERROR = "hipErrorLaunchFailure"
 DEFAULT_LOST_ERROR = "hipErrorNoDevice"
 _MASK = (1 << 64) - 1

@@ -465,10 +465,8 @@ class DeferredQueue:
         """Synchronize (or query) the action's completion event: None if its work
         succeeded, else the HIP error the event answered."""
         assert action.event is not None
-        try:
-            done = yield Call(call, (action.event.handle,))
-            if done is False:  # a query said "not ready" (an answer): wait for it
-                yield Call("synchronize_event", (action.event.handle,))
+        try:  # after a hand-off the work is done: a query is asked for its status only
+            yield Call(call, (action.event.handle,))
         except HipCallError as error:
             return error
         return None

@@ -365,7 +365,7 @@ class SimDevice:
         e = self._event(event)
         s = self._stream(stream)
         if self.faults is not None:
-            self._inject("stream_wait_event", s, victims=_tags(e.marker.after if e.marker else None))
+            self._inject("stream_wait_event", s, victims=_after(e))
         if e.marker is not None:
             s.last_waited = e.marker.after
             self._enqueue(s, _Wait(e.marker))
@@ -376,7 +376,7 @@ class SimDevice:
             self._api(f"query_event({_name(event)})")
         e = self._event(event)
         if self.faults is not None:
-            self._inject("query_event", None, victims=_tags(e.marker.after if e.marker else None))
+            self._inject("query_event", None, victims=_after(e))
             if e.marker is not None and e.marker.completed and e.marker.error is not None:
                 raise HipCallError("query_event", e.marker.error,
                                    f"query_event({e.name}) failed: {e.marker.error} "
@@ -402,7 +402,7 @@ class SimDevice:
             self._api(f"synchronize_event({_name(event)})")
         e = self._event(event)
         if self.faults is not None:
-            self._inject("synchronize_event", None, victims=_tags(e.marker.after if e.marker else None))
+            self._inject("synchronize_event", None, victims=_after(e))
         if e.marker is None or e.marker.completed:
             done: simpy.Event = self.env.event()
             if e.marker is not None and e.marker.error is not None:
@@ -587,6 +587,11 @@ class SimDevice:
 
 def _tags(tag: str | None) -> tuple[str, ...]:
     return (tag,) if tag is not None else ()
+
+
+def _after(e: SimEvent) -> tuple[str, ...]:
+    """The work the event's current marker follows (a fault's victim), if any."""
+    return _tags(e.marker.after if e.marker is not None else None)
 
 
 def _marker_error(call: str, event: str, marker: _Marker) -> HipCallError:

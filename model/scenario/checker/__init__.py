@@ -99,6 +99,7 @@ PROPERTIES = tuple(_CHECKS)
 def check(scenario: Scenario, record: RunRecord) -> list[Violation]:
     """Every violation of every property by `record`, a run of `scenario`."""
     facts = fault_facts(scenario, record) if record.faults else None
-    ix = Index(scenario, facts.faulted, facts.lost) if facts else Index(scenario)
+    ix = (Index(scenario, facts.faulted, facts.lost, facts.published) if facts
+          else Index(scenario))
     ctx = make_ctx(scenario, record, ix, analyze_index(ix))
     return [v for name in PROPERTIES for v in _CHECKS[name](ctx)]

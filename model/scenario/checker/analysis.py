@@ -43,14 +43,18 @@ class Index:
     `faulted` (execute id -> status code name) and `lost` (the lost device's code name)
     are the injected faults the device observed (`checker.faults.fault_facts`): a
     faulted execute fails with its code, and after a loss every execute may fail with
-    the lost code. Both empty for a run without faults.
+    the lost code. `published` are the faulted executes whose fault came after their
+    signals were published (a failing hand-off launch or completion status read): work
+    bound to those signals may have run and retired first, so their values may be
+    reached. All empty for a run without faults.
     """
 
     def __init__(self, scenario: Scenario, faulted: dict[str, str] | None = None,
-                 lost: str | None = None) -> None:
+                 lost: str | None = None, published: frozenset[str] = frozenset()) -> None:
         self.scenario = scenario
         self.faulted = faulted or {}
         self.lost = lost
+        self.published = published
         self.initial = scenario.semaphores
         self.all_ops = [op for _, _, op in scenario.ops()]
         self.position = {op.id: (a, i) for a, i, op in scenario.ops()}
@@ -217,8 +221,11 @@ class _Engine:
             self.f.xfail.add(x.id)  # a device fault fails it (and its signals)
             for s in x.signal:
                 self._fail(s)
-        if x.id in self.ix.faulted:
-            return  # a faulted execute never completes OK
+        if x.id in self.ix.faulted:  # a faulted execute never completes OK, but a
+            if x.id in self.ix.published and w.cond():  # dependent's frontier may
+                for s, v in x.signal.items():  # show its values first
+                    self._raise(s, v)
+            return
         if w.cond() and x.id not in self.f.ok:
             self.f.ok.add(x.id)
             for s, v in x.signal.items():

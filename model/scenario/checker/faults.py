@@ -41,8 +41,10 @@ IREE_HIP_STATUS: dict[str, str] = {
     "hipErrorLaunchFailure": "INTERNAL", "hipErrorIllegalAddress": "INTERNAL",
     "hipErrorAssert": "INTERNAL", "hipErrorECCNotCorrectable": "DATA_LOSS",
 }
-_TIED = frozenset({"launch_work", "record_event", "launch_host_func", "synchronize_event",
-                   "query_event"})
+
+
+# Calls made after an execute's signals were published (its hand-off, its status read).
+_AFTER_PUBLISH = frozenset({"launch_host_func", "synchronize_event", "query_event"})
 
 
 def expected_code(error: str) -> str:
@@ -56,14 +58,12 @@ class FaultFacts:
 
     faulted: dict[str, str]
     lost: str | None
+    published: frozenset[str]  # faulted after their signals were published
     unresolved: tuple[tuple[FaultHit, tuple[str, ...]], ...]  # (hit, its candidates)
 
 
 def candidates(scenario: Scenario, record: RunRecord, hit: FaultHit) -> tuple[str, ...]:
     """The executes the device ties `hit` to (module docstring)."""
-    if hit.kind == "work" or hit.call in _TIED or hit.call == "create_event":
-        if not (hit.call == "stream_wait_event"):
-            return hit.victims
     if hit.call == "stream_wait_event":
         if hit.stream in scenario.queues:  # made before the launch: not launched since
             launched = set(record.issue_order.get(hit.stream, []))
@@ -78,6 +78,7 @@ def fault_facts(scenario: Scenario, record: RunRecord) -> FaultFacts:
     faulted: dict[str, str] = {}
     lost: str | None = None
     unresolved: list[tuple[FaultHit, tuple[str, ...]]] = []
+    published: set[str] = set()
     for hit in record.faults:
         code = expected_code(hit.error)
         if hit.kind == "lost":
@@ -88,9 +89,13 @@ def fault_facts(scenario: Scenario, record: RunRecord) -> FaultFacts:
         fits = [x for x in options if _status(record, x) in wanted]
         if fits:
             faulted[fits[0]] = code
+            late = hit.call in _AFTER_PUBLISH or (
+                hit.call == "stream_wait_event" and hit.stream not in scenario.queues)
+            if late:
+                published.add(fits[0])
         else:
             unresolved.append((hit, options))
-    return FaultFacts(faulted, lost, tuple(unresolved))
+    return FaultFacts(faulted, lost, frozenset(published), tuple(unresolved))
 
 
 def _status(record: RunRecord, op_id: str) -> str | None:
