@@ -216,8 +216,10 @@ class _Engine:
             self._update_must(op, w)
 
     def _update_may(self, x: Execute, w: _Waiter) -> None:
-        fault = x.id in self.ix.faulted or self.ix.lost is not None
-        if fault and (w.cond() or w.woken) and x.id not in self.f.xfail:
+        # A faulted execute fails once issued; after a loss, any submitted one may fail
+        # (the core fails parked actions when it learns of the loss).
+        fault = x.id in self.ix.faulted and (w.cond() or w.woken)
+        if (fault or self.ix.lost is not None) and x.id not in self.f.xfail:
             self.f.xfail.add(x.id)  # a device fault fails it (and its signals)
             for s in x.signal:
                 self._fail(s)

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 
 from model.scenario.checker.views import Ctx, Violation
 from model.scenario.record import FaultHit, RunRecord
-from model.scenario.types import Scenario
+from model.scenario.types import Execute, Scenario
 
 # IREE's status_util.c idea, re-stated for the checker: HIP error -> IREE status code.
 IREE_HIP_STATUS: dict[str, str] = {
@@ -47,6 +47,9 @@ IREE_HIP_STATUS: dict[str, str] = {
 _AFTER_PUBLISH = frozenset({"launch_host_func", "synchronize_event", "query_event"})
 
 
+_OWN = {"stream_wait_event": "issue failed", "create_event": "issue failed"}
+
+
 def expected_code(error: str) -> str:
     """The IREE status code name a HIP error must surface as (default INTERNAL)."""
     return IREE_HIP_STATUS.get(error, "INTERNAL")
@@ -65,12 +68,21 @@ class FaultFacts:
 def candidates(scenario: Scenario, record: RunRecord, hit: FaultHit) -> tuple[str, ...]:
     """The executes the device ties `hit` to (module docstring)."""
     if hit.call == "stream_wait_event":
-        if hit.stream in scenario.queues:  # made before the launch: not launched since
-            launched = set(record.issue_order.get(hit.stream, []))
-            return tuple(op.id for _, _, op in scenario.ops()
-                         if getattr(op, "queue", None) == hit.stream and op.id not in launched)
+        if hit.stream in scenario.queues:  # made before the launch: not launched since,
+            launched = set(record.issue_order.get(hit.stream, []))  # and waiting on what
+            producer = _execute(scenario, hit.victims[0]) if hit.victims else None  # the
+            return tuple(  # waited marker's work signals
+                op.id for _, _, op in scenario.ops()
+                if isinstance(op, Execute) and op.queue == hit.stream
+                and op.id not in launched and (producer is None or any(
+                    producer.signal.get(sem, -1) >= v for sem, v in op.wait.items())))
         return hit.victims  # the callback stream's wait on the completion event
     return hit.victims
+
+
+def _execute(scenario: Scenario, op_id: str) -> Execute | None:
+    op = scenario.op_by_id().get(op_id)
+    return op[1] if op is not None and isinstance(op[1], Execute) else None
 
 
 def fault_facts(scenario: Scenario, record: RunRecord) -> FaultFacts:
@@ -87,6 +99,9 @@ def fault_facts(scenario: Scenario, record: RunRecord) -> FaultFacts:
         options = tuple(x for x in candidates(scenario, record, hit) if x not in faulted)
         wanted = {code} | ({lost} if lost else set())
         fits = [x for x in options if _status(record, x) in wanted]
+        # Several fit (a failure can also have propagated to them): the core's own
+        # account of where each failed only orders them; the choice is then judged.
+        fits.sort(key=lambda x: not record.ops[x].message.startswith(_OWN.get(hit.call, "")))
         if fits:
             faulted[fits[0]] = code
             late = hit.call in _AFTER_PUBLISH or (
