@@ -192,6 +192,8 @@ class HipRun:
             actor = Actor(ctx, self.recorder, name, ops)
             self._actor_of[f"actor {name}"] = actor
             self._actors.append(p.spawn(actor.run(), f"actor {name}"))
+        # Faults count from here (pool fill and stream creation are never faulted).
+        self.device.arm_faults(self.scenario.faults, self.record.seed, self._now)
 
     def _settled(self) -> bool:
         """Nothing can happen any more: every live actor waits forever on a flag not yet
@@ -225,6 +227,10 @@ class HipRun:
             record.recorded_us = {t: self._host_us(s) for t, s in dev.recorded_at.items()}
             record.sim_time_us = self._now()
             rec.frozen = True
+        self.device.disarm_faults()  # the device reads below must not be faulted
+        faults = self.device.faults
+        if faults is not None:
+            record.faults, record.device_lost_us = list(faults.hits), faults.lost_us
         # Device reads block (hipDeviceSynchronize): outside the monitor, so that host
         # functions (which enter it) can still run.
         self._attempt("snapshot", self._read_device, launched)
@@ -297,6 +303,7 @@ class HipRun:
         if helper.is_alive():
             self.platform.abort([helper])
             helper.join(JOIN_S)
+            self.record.teardown.completed = False
             if not crashed:
                 self.record.conservation_problems.append(
                     f"teardown did not finish within {TEARDOWN_S} s")
