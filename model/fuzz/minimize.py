@@ -17,7 +17,7 @@ import dataclasses
 import time
 from collections.abc import Callable, Iterator
 
-from model.faults import NO_FAULTS, FaultPlan
+from model.faults import NO_FAULTS, CallFault, FaultPlan
 from model.fuzz.campaign import Failure
 from model.scenario.types import Scenario, Settings
 from model.sim.timing import Timing
@@ -37,15 +37,19 @@ def _without(scenario: Scenario, actor: str, index: int) -> Scenario:
 
 
 def _simpler_faults(plan: FaultPlan) -> Iterator[FaultPlan]:
-    """No fault, then each fault alone removed, then each call fault one occurrence
-    earlier (toward the earliest, simplest fault)."""
+    """No fault, then each fault alone removed, a probabilistic call fault made its
+    first occurrence, a call fault one occurrence earlier (toward the earliest, simplest
+    fault)."""
     if not plan:
         return
     yield NO_FAULTS
     for i in range(len(plan.calls)):
         yield dataclasses.replace(plan, calls=plan.calls[:i] + plan.calls[i + 1:])
         at = plan.calls[i].at
-        if at is not None and at > 1:
+        if at is None:  # a probability: try the first occurrence instead
+            first = CallFault(plan.calls[i].call, plan.calls[i].error, at=1)
+            yield dataclasses.replace(plan, calls=(*plan.calls[:i], first, *plan.calls[i + 1:]))
+        elif at > 1:
             earlier = dataclasses.replace(plan.calls[i], at=at - 1)
             yield dataclasses.replace(plan, calls=(*plan.calls[:i], earlier,
                                                    *plan.calls[i + 1:]))
