@@ -181,6 +181,8 @@ class HipRun:
         self._clock_samples()
         p, ctx = self.platform, self.ctx
         p.drive(ctx.initialize())
+        # Faults count from here: the pool fill is never faulted (nor stream creation).
+        self.device.arm_faults(self.scenario.faults, self.record.seed, self._now)
         for name, initial in self.scenario.semaphores.items():
             p.locked(ctx.create_semaphore, name, initial)
         for name in self.scenario.queues:
@@ -192,8 +194,6 @@ class HipRun:
             actor = Actor(ctx, self.recorder, name, ops)
             self._actor_of[f"actor {name}"] = actor
             self._actors.append(p.spawn(actor.run(), f"actor {name}"))
-        # Faults count from here (pool fill and stream creation are never faulted).
-        self.device.arm_faults(self.scenario.faults, self.record.seed, self._now)
 
     def _settled(self) -> bool:
         """Nothing can happen any more: every live actor waits forever on a flag not yet

@@ -224,6 +224,7 @@ class SimDevice:
         self.fault_hits: list[FaultHit] = []
         self.lost_error: str | None = None
         self.lost_us: float | None = None
+        self._lose_at: tuple[float, str] | None = None
 
         self._streams: set[SimStream] = set()
         self._host_queue = _Mailbox(env)
@@ -424,6 +425,8 @@ class SimDevice:
                 if cmd.done is not None:
                     cmd.done.succeed()
                 return
+            if self.faults is not None:
+                self.lost()
             if isinstance(cmd, _Work) and self.lost_error is not None:
                 pass  # a lost device runs nothing it has not started
             elif isinstance(cmd, _Work):
@@ -514,18 +517,23 @@ class SimDevice:
         self.faults = FaultInjector(plan, seed)
         self.faults.arm()
         lost = plan.device_lost
-        if lost is not None:
-            self.env.process(self._lose_at(lost.at_us, lost.error))
+        if lost is not None:  # noticed lazily (`lost`): a loss keeps no run alive
+            self._lose_at = (float(self.env.now) + lost.at_us, lost.error)
 
-    def _lose_at(self, delay: float, error: str) -> Generator[simpy.Event, Any, None]:
-        yield self.env.timeout(delay)
-        self.lost_error, self.lost_us = error, float(self.env.now)
-        self.fault_hits.append(FaultHit("lost", "", 0, error, self.lost_us))
+    def lost(self) -> bool:
+        """Whether the device is lost by now (the loss is logged when first noticed)."""
+        if self.lost_error is None and self._lose_at is not None:
+            at, error = self._lose_at
+            if self.env.now >= at:
+                self.lost_error, self.lost_us = error, at
+                self.fault_hits.append(FaultHit("lost", "", 0, error, at))
+        return self.lost_error is not None
 
     def _inject(self, call: str, stream: SimStream | None,
                 victims: tuple[str, ...] = ()) -> None:
         """The one fault check of every injectable call (module docstring, Faults)."""
-        if self.lost_error is not None:
+        if self.lost():
+            assert self.lost_error is not None
             raise HipCallError(call, self.lost_error, f"{call} failed: {self.lost_error} "
                                f"(the device was lost at {self.lost_us:.1f}us)")
         assert self.faults is not None

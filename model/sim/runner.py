@@ -142,6 +142,7 @@ class SimRun:
                                 stop_on_crash=False)
         self.recorder.attempt("teardown", self.recorder.snapshot_teardown, self.ctx)
         self.record.teardown.completed = self._torn_down
+        self.device.lost()  # a loss that came while nothing was happening
         self.record.faults = list(self.device.fault_hits)
         self.record.device_lost_us = self.device.lost_us
         if self.record.crash is None:
@@ -185,6 +186,8 @@ class SimRun:
     def _setup(self) -> SimGen[None]:
         ctx, drive = self.ctx, self.platform.drive
         yield from drive(ctx.initialize())
+        # Faults count from here: the pool fill is never faulted (nor stream creation).
+        self.device.arm_faults(self.scenario.faults, self.record.seed)
         for name, initial in self.scenario.semaphores.items():
             ctx.create_semaphore(name, initial)
         for name in self.scenario.queues:
@@ -197,8 +200,6 @@ class SimRun:
             gen = actor.run()
             self._actor_gens.append(gen)
             self._spawn(f"actor {name}", gen, actor)
-        # Faults count from here: pool fill and stream creation are never faulted.
-        self.device.arm_faults(self.scenario.faults, self.record.seed)
 
     def _snapshot(self, stalled: bool) -> None:
         self.recorder.attempt("snapshot", self._read_state)
