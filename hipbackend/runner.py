@@ -181,13 +181,14 @@ class HipRun:
         self._clock_samples()
         p, ctx = self.platform, self.ctx
         p.drive(ctx.initialize())
-        # Faults count from here: the pool fill is never faulted (nor stream creation).
-        self.device.arm_faults(self.scenario.faults, self.record.seed, self._now)
         for name, initial in self.scenario.semaphores.items():
             p.locked(ctx.create_semaphore, name, initial)
-        for name in self.scenario.queues:
-            queue = p.locked(ctx.create_queue, name)
+        queues = [p.locked(ctx.create_queue, name) for name in self.scenario.queues]
+        for queue in queues:
             p.drive(queue.start())
+        # Faults count from here: the pool fill and stream creation are never faulted.
+        self.device.arm_faults(self.scenario.faults, self.record.seed, self._now)
+        for name, queue in zip(self.scenario.queues, queues, strict=True):
             p.spawn(queue.worker(), f"queue {name} worker")
             p.spawn(queue.completion(), f"queue {name} completion")
         for name, ops in self.scenario.actors.items():

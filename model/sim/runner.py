@@ -186,8 +186,6 @@ class SimRun:
     def _setup(self) -> SimGen[None]:
         ctx, drive = self.ctx, self.platform.drive
         yield from drive(ctx.initialize())
-        # Faults count from here: the pool fill is never faulted (nor stream creation).
-        self.device.arm_faults(self.scenario.faults, self.record.seed)
         for name, initial in self.scenario.semaphores.items():
             ctx.create_semaphore(name, initial)
         for name in self.scenario.queues:
@@ -195,6 +193,9 @@ class SimRun:
             yield from drive(queue.start())
             self._spawn(f"queue {name} worker", queue.worker())
             self._spawn(f"queue {name} completion", queue.completion())
+        # Faults count from here: the pool fill and stream creation are never faulted
+        # (the loops just spawned make no call before an actor submits work).
+        self.device.arm_faults(self.scenario.faults, self.record.seed)
         for name, ops in self.scenario.actors.items():
             actor = Actor(ctx, self.recorder, name, ops)
             gen = actor.run()
