@@ -71,7 +71,7 @@ from typing import Any, Literal
 
 from hipbackend import hostfn
 from hipbackend._hip import hip
-from hipbackend.errors import HostFunctionApiCallError, hip_check, hip_ready
+from hipbackend.errors import HipError, HostFunctionApiCallError, hip_check, hip_ready
 from hipbackend.faults import HipFaults
 from hipbackend.runtime import RuntimeInfo, active_runtime, select_runtime
 from model.core.status import DeviceError, InvalidArgumentError, StatusCode
@@ -383,11 +383,14 @@ class HipDevice:
         """hipEventRecord: the event now refers to a new marker at the tail of `stream`."""
         self._guard("record_event", event, stream)
         e, s = self._live_event(event), self._live_stream(stream)
-        if self.faults is not None and self._fault("record_event", s.label,
-                                                   _tags(s.last_launched)):
+        if self.faults is not None:
+            self._fault("record_event", s.label, _tags(s.last_launched))
+        try:
+            self._hip("hipEventRecord", e.handle, s.handle)
+        except HipError:
             with self._lock:
                 self.records_made += 1  # an attempt counts: the pool acquired its event
-        self._hip("hipEventRecord", e.handle, s.handle)
+            raise
         if self.faults is not None:
             self.faults.recorded(e.name, s.label)
         returned = time.perf_counter()
@@ -546,10 +549,22 @@ class HipDevice:
         self._hip("hipDeviceSynchronize")
         out = {}
         for tag, (start, end) in obs.times.items():
-            t0 = self._hip("hipEventElapsedTime", obs.reference, start)
-            t1 = self._hip("hipEventElapsedTime", obs.reference, end)
-            out[tag] = (float(t0) * 1000.0, float(t1) * 1000.0)
+            times = self._elapsed(obs.reference, start, end)
+            if times is not None:
+                out[tag] = times
         return out
+
+    def _elapsed(self, reference: Any, start: Any, end: Any) -> tuple[float, float] | None:
+        """Device µs of two timing events after `reference`; None if a fault kept one
+        from being recorded (only once faults were armed: otherwise the error raises)."""
+        try:
+            t0 = self._hip("hipEventElapsedTime", reference, start)
+            t1 = self._hip("hipEventElapsedTime", reference, end)
+        except HipError:
+            if self.faults is None:
+                raise
+            return None
+        return float(t0) * 1000.0, float(t1) * 1000.0
 
     def read_wait_times(self) -> list[tuple[str, str, float, float, float]]:
         """Stream waits on recorded events, in call order: (stream, "wait <event>@<n>",
@@ -565,9 +580,9 @@ class HipDevice:
             waits = list(obs.waits)
         out = []
         for label, name, called, before, after in waits:
-            t0 = self._hip("hipEventElapsedTime", obs.reference, before)
-            t1 = self._hip("hipEventElapsedTime", obs.reference, after)
-            out.append((label, name, called, float(t0) * 1000.0, float(t1) * 1000.0))
+            times = self._elapsed(obs.reference, before, after)
+            if times is not None:
+                out.append((label, name, called, *times))
         return out
 
     def calibrate_bytes_per_us(self, repeats: int = 5) -> float:
