@@ -76,6 +76,9 @@ def parser() -> argparse.ArgumentParser:
                    help="stop each run at S seconds of simulated time if it is not quiescent "
                         "by then; such a run is not judged and counts as passing (reported "
                         "as 'unjudged'); default: no limit")
+    p.add_argument("--faults", action="store_true",
+                   help="draw fault plans: failing device calls and work, a lost device "
+                   "(docs/faults.md; default: no faults)")
     p.add_argument("--database", action="store_true",
                    help="replay and keep failures in .hypothesis/fuzz (not exact by --seed)")
     return p
@@ -169,6 +172,7 @@ def summary(result: CampaignResult, saved: Saved | None) -> dict[str, Any]:
         "examples": result.examples, "seconds": round(result.seconds, 3),
         "seed": result.config.seed,
         "defects": sorted(d.value for d in result.config.defects),
+        "faults": result.config.faults,
         "found_at": result.found_at,
         "unjudged_at_limit": result.limited,
         "seconds_to_find": None if result.found_seconds is None
@@ -200,7 +204,7 @@ def config_from(args: argparse.Namespace) -> CampaignConfig:
     return CampaignConfig(
         examples=args.examples, seed=args.seed, defects=defects, max_ops=args.max_ops,
         seeds_per_case=args.seeds_per_case, draw_timing=REPLAY_HAS_TIMING,
-        shrink_seconds=args.shrink_seconds, database=database,
+        shrink_seconds=args.shrink_seconds, database=database, faults=args.faults,
         limit_us=None if args.limit is None else args.limit * 1e6,
     )
 

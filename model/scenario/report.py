@@ -106,7 +106,23 @@ def build_report(
         "not_run": not_run(scenario, record),
         "blocked": explain_blocked(scenario, record),
         "sim_time_us": _time(record.sim_time_us),
+        **({"faults": _faults(record)} if record.faults else {}),
     }
+
+
+def _faults(record: RunRecord) -> list[dict[str, Any]]:
+    """The faults the device injected (only in reports of faulted runs)."""
+    return [{"kind": h.kind, "call": h.call or None, "occurrence": h.occurrence or None,
+             "error": h.error, "time_us": _time(h.time_us), "stream": h.stream,
+             "victims": list(h.victims)} for h in record.faults]
+
+
+def _fault_text(f: dict[str, Any]) -> str:
+    if f["kind"] == "lost":
+        return f"device lost at {f['time_us']} us ({f['error']})"
+    what = f"work of {f['victims'][0]}" if f["kind"] == "work" else \
+        f"{f['call']} #{f['occurrence']}" + (f" on {f['stream']}" if f["stream"] else "")
+    return f"{what}: {f['error']} at {f['time_us']} us"
 
 
 def report_json(report: dict[str, Any]) -> str:
@@ -171,6 +187,8 @@ def format_summary(report: dict[str, Any]) -> str:
             or "none"
         ),
     ]
+    if report.get("faults"):
+        lines.append("faults injected: " + "; ".join(map(_fault_text, report["faults"])))
     if report.get("cancelled_at_teardown"):
         lines.append("cancelled at teardown: " + ", ".join(report["cancelled_at_teardown"]))
     if report.get("not_run"):
