@@ -106,8 +106,9 @@ class Output:
 
     def table(self, table: Table) -> None:
         """A table on stdout: tab-separated when plain, a box table on a terminal."""
-        if self.plain:
-            self.out.print(table_text(table), markup=False, highlight=False, soft_wrap=True)
+        if self.plain:  # written as is: rich would expand the tabs
+            self.out.file.write(table_text(table) + "\n")
+            self.out.file.flush()
             return
         need, width = _widen(self.out, table), self.out.width
         if need <= width:

@@ -138,7 +138,7 @@ def print_failure(show: Output, failure: Failure, saved: Saved | None,
     counterexample file's text) is printed in full when it could not be saved."""
     show.table(failure_table(failure))
     for v in failure.violations:
-        where = f" [{v.op}]" if v.op else ""
+        where = escape(f" [{v.op}]") if v.op else ""
         show.print(f"[red]{v.property}[/red]{where}: {escape(v.message)}")
     if saved is not None:
         note = "" if saved.replays else " [yellow](replay differs!)[/yellow]"
