@@ -1,11 +1,14 @@
 """`hipsem plan`: capacity planning of the event and timepoint pools from the command line.
 
-`plan_main(argv)` parses options, loads the workload (or imports a trace), sweeps it on
-the real core over the SimPy device, prints a rich table (or JSON with --json), writes
-plan.json, plan.csv and PNG plots under --out, and returns an exit code:
+`plan_main(argv)` parses options, checks the output paths (`--out` a folder, created;
+`--save-workload` a file name; `model.outpaths`), loads the workload (or imports a trace),
+sweeps it on the real core over the SimPy device, prints tables (plain into a pipe,
+`model.output`) or JSON with --json, then writes plan.json, plan.csv and PNG plots under
+--out and the workload to --save-workload, and returns an exit code:
 
   0  the plan was made;
-  1  the simulation failed (a core invariant broke, or an output could not be written);
+  1  the simulation failed (a core invariant broke), or an output could not be written
+     (after the tables or JSON were printed: the result is not lost);
   2  invalid input: the message names the file (or option), field path, bad value and
      what was expected. Never a traceback;
   130 interrupted (Ctrl-C).
@@ -222,17 +225,14 @@ def _plan_and_report(args: argparse.Namespace, workload: Workload, what_ifs: lis
                      spec: SweepSpec, target: float, err: Console) -> int:
     started = time.perf_counter()
     try:
-        if args.save_workload is not None:
-            args.save_workload.write_text(json.dumps(workload_document(workload), indent=2))
         plans = _run(workload, what_ifs, spec, target, err)
-        wall_s = time.perf_counter() - started
-        files = _write_outputs(plans, args.out, not args.no_plots, wall_s) if args.out else []
-    except (HipsemError, OSError) as error:
+    except HipsemError as error:
         _complain(err, f"hipsem plan: failed: {error}")
         return EXIT_FAILED
     except KeyboardInterrupt:
         _complain(err, "hipsem plan: interrupted")
         return EXIT_INTERRUPTED
+    wall_s = time.perf_counter() - started
     if args.json:
         print(json.dumps(plan_document(plans, wall_s), indent=2))
     else:
@@ -241,6 +241,14 @@ def _plan_and_report(args: argparse.Namespace, workload: Workload, what_ifs: lis
         show.print(f"{len(jobs_of(spec, len(plans)))} runs, "
                    f"{sum(p.acquisitions for p in plans):,} pool acquisitions simulated in "
                    f"{wall_s:.1f} s ({spec.jobs} process(es)).")
+    try:  # after the result is printed: a write that fails loses nothing
+        files = _write_outputs(plans, args.out, not args.no_plots, wall_s) if args.out else []
+        if args.save_workload is not None:
+            args.save_workload.write_text(json.dumps(workload_document(workload), indent=2))
+            files.append(args.save_workload)
+    except OSError as error:
+        _complain(err, f"hipsem plan: failed: cannot write an output: {error}")
+        return EXIT_FAILED
     for f in files:
         err.print(f"wrote {f}", highlight=False)
     return EXIT_OK

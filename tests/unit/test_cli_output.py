@@ -174,3 +174,23 @@ def test_diff_summary_lists_only_disagreements(capsys: pytest.CaptureFixture[str
     assert lines[-1] == "2/2 scenarios agree" and "\t" not in out
     code, full, _ = run(capsys, "diff", str(CHAIN), "--sim-runs", "2", "--full")
     assert code == 0 and "item\tsim\thip\tverdict" in full and "op a\tOK\tOK\tagree" in full
+
+
+def test_a_plan_whose_files_cannot_be_written_still_prints_the_plan(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    import model.planning.cli
+
+    def full_disk(*_: object) -> list[Path]:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(model.planning.cli, "_write_outputs", full_disk)
+    poisson = str(ROOT / "examples" / "workloads" / "poisson.toml")
+    code, out, err = run(capsys, "plan", poisson, "--capacities", "4", "--replications", "1",
+                         "--duration-s", "0.002", "--jobs", "1", "--json",
+                         "--out", str(tmp_path / "plan"),
+                         "--save-workload", str(tmp_path / "w.json"))
+    assert code == 1 and "No space left" in err
+    assert json.loads(out)["format"] == "hipsem/plan-1", "the plan is printed in full"
+    assert (tmp_path / "plan").is_dir(), "--out was created before the simulation"
+    assert not (tmp_path / "w.json").exists()
