@@ -110,14 +110,14 @@ def test_counterexample_names_are_content_hashes() -> None:
 
 def test_two_campaigns_never_overwrite_each_other(
         tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    saved = []
-    for seed in (0, 1):
+    saved, documents = [], []
+    for seed in (0, 1):  # two different shrunk counterexamples
         code, summary, _ = _lifo_failure(capsys, tmp_path, seed, "--json")
         assert code == 1
         saved.append(Path(summary["failures"][0]["scenario_file"]))  # type: ignore[index]
-    documents = [json.loads(p.read_text()) for p in saved]
-    assert all(p.exists() for p in saved)
-    assert (saved[0] == saved[1]) == (documents[0] == documents[1])
+        documents.append(saved[-1].read_text())
+    assert documents[0] != documents[1] and saved[0] != saved[1]
+    assert [p.read_text() for p in saved] == documents, "neither file was replaced"
 
 
 def test_plain_output_has_no_boxes_and_no_wrapped_values(
@@ -194,3 +194,26 @@ def test_a_plan_whose_files_cannot_be_written_still_prints_the_plan(
     assert json.loads(out)["format"] == "hipsem/plan-1", "the plan is printed in full"
     assert (tmp_path / "plan").is_dir(), "--out was created before the simulation"
     assert not (tmp_path / "w.json").exists()
+
+
+def test_plan_tables_at_120_columns_cut_no_value() -> None:
+    from model.planning.cli import print_plans
+    from model.planning.parse import load_workload, parse_what_if_text
+    from model.planning.plan import plan_workload
+    from model.planning.sweep import SweepSpec
+
+    workload = load_workload(ROOT / "examples" / "workloads" / "poisson.toml")
+    plans = plan_workload(workload, [parse_what_if_text("rate=2", 0)],
+                          SweepSpec((4, 8), 1, 0.004, seed=0, jobs=1), 1e-3)
+    file = io.StringIO()
+    print_plans(Output(False, Console(file=file, width=120, force_terminal=True,
+                                      color_system=None), Console(stderr=True)), plans)
+    terminal = file.getvalue()
+    plain = io.StringIO()
+    print_plans(Output(True, Console(file=plain, color_system=None, soft_wrap=True),
+                       Console(stderr=True)), plans)
+    cells = {c for line in plain.getvalue().splitlines() if "\t" in line
+             for c in line.split("\t")}
+    assert "…" not in terminal
+    words = {w for c in cells for w in c.split()}
+    assert all(w in terminal for w in words), sorted(w for w in words if w not in terminal)
