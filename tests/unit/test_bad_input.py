@@ -226,3 +226,13 @@ def test_fuzz_leaves_no_hypothesis_folder_in_the_cwd_entry_point(tmp_path: Path)
     assert not (tmp_path / ".hypothesis").exists()
     assert not (tmp_path / "hipsem-failures").exists()
     assert (tmp_path / "home" / ".cache" / "hipsem" / "hypothesis").is_dir()
+
+
+def test_rocm_unavailable_suggests_the_cli_flag(tmp_path: Path) -> None:
+    env_root = tmp_path / "no-rocm"
+    done = subprocess.run(
+        [str(HIPSEM), "run", CHAIN, "--backend", "hip", "--hip-runtime", "rocm"],
+        cwd=tmp_path, env={**os.environ, "ROCM_PATH": str(env_root)}, capture_output=True,
+        text=True, timeout=120, check=False)
+    assert done.returncode == 2, done.stderr
+    assert "--hip-runtime cpu" in done.stderr and "select_runtime" not in done.stderr

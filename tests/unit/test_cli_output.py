@@ -217,3 +217,38 @@ def test_plan_tables_at_120_columns_cut_no_value() -> None:
     assert "…" not in terminal
     words = {w for c in cells for w in c.split()}
     assert all(w in terminal for w in words), sorted(w for w in words if w not in terminal)
+
+
+def _on_a_terminal(*argv: str) -> str:
+    """stdout of the installed `hipsem` run on a pseudo-terminal."""
+    import os
+    import pty
+    import subprocess
+    import sys
+
+    leader, follower = pty.openpty()
+    hipsem = Path(sys.executable).with_name("hipsem")
+    env = {**os.environ, "COLUMNS": "100", "TERM": "xterm"}
+    with subprocess.Popen([str(hipsem), *argv], stdout=follower, stderr=subprocess.DEVNULL,
+                          env=env) as process:
+        os.close(follower)
+        chunks = []
+        while True:
+            try:
+                chunk = os.read(leader, 65536)
+            except OSError:  # the terminal closed: the command ended
+                break
+            if not chunk:
+                break
+            chunks.append(chunk)
+        process.wait(timeout=60)
+    os.close(leader)
+    return b"".join(chunks).decode("utf-8", "replace")
+
+
+def test_a_terminal_gets_tables_and_plain_gets_tab_separated_lines() -> None:
+    terminal = _on_a_terminal("fuzz", "--list-defects")
+    assert BOX & set(terminal) and "lifo-ready" in terminal
+    plain = _on_a_terminal("fuzz", "--list-defects", "--plain")
+    assert not BOX & set(plain) and "\x1b[" not in plain
+    assert "lifo-ready\t" in plain
