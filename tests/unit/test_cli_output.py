@@ -19,7 +19,7 @@ import model.fuzz.cli
 from model.cli import main
 from model.core.defects import Defect
 from model.fuzz.campaign import Failure
-from model.fuzz.replay import counterexample
+from model.fuzz.replay import counterexample, save_failure
 from model.output import Output, table_text
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -90,13 +90,18 @@ def test_a_finding_that_cannot_be_saved_is_printed_in_full(
     assert code == 1 and "fifo" in {v["property"] for v in json.loads(out)["violations"]}
 
 
-def test_counterexample_names_are_content_hashes() -> None:
+@pytest.fixture(scope="module")
+def lifo_failure() -> Failure:
     from model.fuzz.campaign import CampaignConfig, run_campaign
 
     found = run_campaign(CampaignConfig(examples=3000, defects=frozenset({Defect.LIFO_READY}),
                                         shrink_seconds=2.0)).failure
     assert found is not None
-    defects = frozenset({Defect.LIFO_READY})
+    return found
+
+
+def test_counterexample_names_are_content_hashes(lifo_failure: Failure) -> None:
+    found, defects = lifo_failure, frozenset({Defect.LIFO_READY})
     name = counterexample(found, defects).name
     assert name.startswith("lifo-ready-fifo-") and len(name.rsplit("-", 1)[1]) == 12
     assert counterexample(found, defects).name == name, "the same finding keeps its name"
@@ -108,16 +113,18 @@ def test_counterexample_names_are_content_hashes() -> None:
     assert counterexample(bigger, defects).name != name
 
 
-def test_two_campaigns_never_overwrite_each_other(
-        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_two_findings_saved_in_one_folder_never_overwrite_each_other(lifo_failure: Failure,
+                                                   tmp_path: Path) -> None:
+    defects = frozenset({Defect.LIFO_READY})
     saved, documents = [], []
-    for seed in (0, 1):  # two different shrunk counterexamples
-        code, summary, _ = _lifo_failure(capsys, tmp_path, seed, "--json")
-        assert code == 1
-        saved.append(Path(summary["failures"][0]["scenario_file"]))  # type: ignore[index]
+    for seed in (lifo_failure.seed, lifo_failure.seed + 1):  # two different findings
+        failure = Failure(lifo_failure.case, seed, lifo_failure.violations)
+        saved.append(save_failure(failure, defects, tmp_path).scenario_file)
         documents.append(saved[-1].read_text())
     assert documents[0] != documents[1] and saved[0] != saved[1]
     assert [p.read_text() for p in saved] == documents, "neither file was replaced"
+    again = save_failure(lifo_failure, defects, tmp_path).scenario_file
+    assert again == saved[0] and len(list(tmp_path.glob("*.trace.json"))) == 2
 
 
 def test_plain_output_has_no_boxes_and_no_wrapped_values(
