@@ -25,6 +25,7 @@ from typing import Any
 
 from model.core.status import InvalidArgumentError, StatusCode
 from model.fielderrors import key_path
+from model.nesting import MAX_DEPTH, nesting_depth, too_deep_problem
 from model.planning.validate import Checker, WorkloadError
 from model.planning.workload import (
     ArrivalKind,
@@ -59,8 +60,16 @@ def decode(path: Path) -> Any:
                             StatusCode.NOT_FOUND) from None
     except UnicodeDecodeError as e:
         raise WorkloadError(source, "", f"not UTF-8 text: {e.reason}") from None
-    if path.suffix.lower() == ".toml":
-        return _toml(text, source)
+    try:
+        doc = _toml(text, source) if path.suffix.lower() == ".toml" else _json(text, source)
+    except RecursionError:
+        raise WorkloadError(source, "", too_deep_problem()) from None
+    if nesting_depth(doc) > MAX_DEPTH:
+        raise WorkloadError(source, "", too_deep_problem())
+    return doc
+
+
+def _json(text: str, source: str) -> Any:
     try:
         return json.loads(text, parse_constant=_reject_constant)
     except (json.JSONDecodeError, ValueError) as e:
