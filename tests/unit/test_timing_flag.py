@@ -124,9 +124,10 @@ def test_diff_hands_the_file_to_the_simpy_runs(
     seen: list[Timing | None] = []
     real = diff.sim_records
 
-    def spy(scenario: Any, seed: int = 0, runs: int = 12, timing: Timing | None = None) -> Any:
+    def spy(scenario: Any, seed: int = 0, runs: int = 12, limit_us: float | None = None,
+            timing: Timing | None = None) -> Any:
         seen.append(timing)
-        return real(scenario, seed, runs, timing)
+        return real(scenario, seed, runs, limit_us, timing)
 
     monkeypatch.setattr(diff, "sim_records", spy)
     code, out, err = run(capsys, "diff", EXAMPLE, "--observable", "--sim-runs", "2",
@@ -141,7 +142,7 @@ def test_diff_simpy_runs_follow_the_timing(slow: Path) -> None:
 
     scenario = load_scenario(EXAMPLE)
     plain = sim_records(scenario, 0, 1)[0]  # the even seeds: the base timing itself
-    timed = sim_records(scenario, 0, 1, load_timing(slow))[0]
+    timed = sim_records(scenario, 0, 1, timing=load_timing(slow))[0]
     assert timed.ops["c"].retire_us > plain.ops["c"].retire_us + 4000  # 5 ms callbacks
 
 
@@ -152,10 +153,12 @@ def test_plan_uses_the_file_under_the_workloads_own_timing(
         point = json.loads(out)["plans"][0]["pools"]["event"]["points"][0]
         return float(point["mean_hold_us"])
 
+    late = slow.with_name("late.toml")  # slow.toml overloads the queues: no plan (exit 1)
+    late.write_text('format = "hipsem/timing-1"\n[timing]\ncallback_latency_us = 2000.0\n')
     code, plain, _ = run(capsys, "plan", WORKLOAD, *PLAN_ARGS)
-    code2, timed, _ = run(capsys, "plan", WORKLOAD, *PLAN_ARGS, "--timing", str(slow))
+    code2, timed, _ = run(capsys, "plan", WORKLOAD, *PLAN_ARGS, "--timing", str(late))
     assert code == code2 == 0
-    assert hold(timed) > hold(plain) + 4000  # events are held over the 5 ms callbacks
+    assert hold(timed) > hold(plain) + 1500  # events are held over the 2 ms callbacks
 
 
 def test_workload_overrides_win_over_the_file(slow: Path, tmp_path: Path) -> None:
