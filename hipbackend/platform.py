@@ -38,6 +38,7 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from model.core.effects import Call, Deadline, Effect, Flag, Gen, HostOp, Sleep, WaitFor, Yield
+from model.core.hip_errors import HipCallError
 from model.core.status import DeviceError
 from model.device import Device
 from model.scenario.recorder import RecorderError
@@ -113,19 +114,24 @@ class ThreadPlatform:
     def drive(self, gen: Gen[T]) -> T:
         """Run a core generator on the calling thread until it returns."""
         answer: Any = None
+        error: HipCallError | None = None
         while True:
             with self.lock:
                 try:
-                    effect = gen.send(answer)
+                    effect = gen.send(answer) if error is None else gen.throw(error)
                 except StopIteration as stop:
                     return stop.value  # type: ignore[no-any-return]
+                error = None
                 if isinstance(effect, WaitFor):
                     answer = self._wait_locked(effect.flag, effect.deadline)
                     if answer is None:
                         gen.close()
                         raise Abandoned()
                     continue
-            answer = self._perform(effect)
+            try:  # a HIP error the call answered goes back to the caller (faults)
+                answer = self._perform(effect)
+            except HipCallError as failed:
+                error, answer = failed, None
 
     def parked_forever(self, threads: list[threading.Thread]) -> bool:
         """True if every one of `threads` waits on a flag with no deadline, not yet set.

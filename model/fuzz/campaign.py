@@ -108,6 +108,7 @@ class CampaignConfig:
     runner: Runner | None = None  # default: run_sim (with `context_factory`)
     context_factory: ContextFactory | None = None
     limit_us: float | None = None  # simulated-time limit of each run (None: none)
+    faults: bool = False  # draw fault plans (docs/faults.md); off: fault-free scenarios
 
 
 @dataclass(slots=True)
@@ -201,7 +202,8 @@ def _run_and_check(case: FuzzCase, seed: int, defects: frozenset[Defect],
 def _strategy(config: CampaignConfig) -> st.SearchStrategy[FuzzCase]:
     if config.strategy is not None:
         return config.strategy
-    return cases(config.max_ops, config.seeds_per_case, config.draw_timing)
+    return cases(config.max_ops, config.seeds_per_case, config.draw_timing,
+                 faults=config.faults)
 
 
 def _hypothesis_settings(config: CampaignConfig) -> settings:

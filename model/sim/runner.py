@@ -137,11 +137,14 @@ class SimRun:
         except Exception as error:
             self._init_crashed = True
             self.recorder.crashed(error, "setup")
+        else:
+            self.recorder.watch_pools(self.ctx)  # occupancy for the trace (record.pool_log)
         self.limit_us = limit_us
         self.wall_limit_s = wall_limit_s
         self._work_flags = {f"{q}.work": q for q in scenario.queues}
         self.platform.observe_flags = frozenset(self._work_flags)
         self._actor_gens: list[Gen[None]] = []
+        self._torn_down = False
 
     @property
     def record(self) -> RunRecord:
@@ -180,6 +183,10 @@ class SimRun:
         self._run_to_quiescence(self.env.now + grace if crashed else float("inf"),
                                 stop_on_crash=False)
         self.recorder.attempt("teardown", self.recorder.snapshot_teardown, self.ctx)
+        self.record.teardown.completed = self._torn_down
+        self.device.lost()  # a loss that came while nothing was happening
+        self.record.faults = list(self.device.fault_hits)
+        self.record.device_lost_us = self.device.lost_us
         if self.record.crash is None:
             self.recorder.attempt("conservation check", self._check_conservation)
         else:  # teardown could not finish: report the pools, skip the accounting
@@ -232,6 +239,9 @@ class SimRun:
             yield from drive(queue.start())
             self._spawn(f"queue {name} worker", queue.worker())
             self._spawn(f"queue {name} completion", queue.completion())
+        # Faults count from here: the pool fill and stream creation are never faulted
+        # (the loops just spawned make no call before an actor submits work).
+        self.device.arm_faults(self.scenario.faults, self.record.seed)
         for name, ops in self.scenario.actors.items():
             actor = Actor(ctx, self.recorder, name, ops)
             gen = actor.run()
@@ -273,6 +283,7 @@ class SimRun:
         for queue in self.ctx.queues.values():
             yield from self.platform.drive(queue.shutdown())
         yield from self.platform.drive(self.ctx.close())
+        self._torn_down = True
 
     def _check_conservation(self) -> None:
         self.record.device_events = (self.device.events_created, self.device.events_destroyed,
