@@ -35,7 +35,7 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from model.argtypes import defect, int_at_least
+from model.argtypes import defect, int_at_least, sim_limit
 from model.core.defects import DESCRIPTIONS, Defect
 from model.fuzz.campaign import CampaignConfig, CampaignResult, Failure, run_campaign
 from model.fuzz.campaign import Progress as CampaignProgress
@@ -87,6 +87,13 @@ def parser() -> argparse.ArgumentParser:
                    help="simulated runs (interleavings) per scenario (default 1)")
     p.add_argument("--shrink-seconds", type=float, default=20.0,
                    help="time allowed for shrinking a failure (default 20)")
+    p.add_argument("--limit", type=sim_limit, default=None, metavar="S",
+                   help="stop each run at S seconds of simulated time if it is not quiescent "
+                        "by then; such a run is not judged and counts as passing (reported "
+                        "as 'unjudged'); default: no limit")
+    p.add_argument("--faults", action="store_true",
+                   help="draw fault plans: failing device calls and work, a lost device "
+                   "(docs/faults.md; default: no faults)")
     p.add_argument("--database", action="store_true",
                    help="replay and keep failures in .hypothesis/fuzz (not exact by --seed)")
     return p
@@ -202,7 +209,9 @@ def summary(result: CampaignResult, saved: Saved | None,
         "examples": result.examples, "seconds": round(result.seconds, 3),
         "seed": result.config.seed,
         "defects": sorted(d.value for d in result.config.defects),
+        "faults": result.config.faults,
         "found_at": result.found_at,
+        "unjudged_at_limit": result.limited,
         "seconds_to_find": None if result.found_seconds is None
         else round(result.found_seconds, 3),
         "failures": failures,
@@ -247,7 +256,8 @@ def config_from(args: argparse.Namespace) -> CampaignConfig:
     return CampaignConfig(
         examples=args.examples, seed=args.seed, defects=defects, max_ops=args.max_ops,
         seeds_per_case=args.seeds_per_case, draw_timing=REPLAY_HAS_TIMING,
-        shrink_seconds=args.shrink_seconds, database=database,
+        shrink_seconds=args.shrink_seconds, database=database, faults=args.faults,
+        limit_us=None if args.limit is None else args.limit * 1e6,
     )
 
 
@@ -274,6 +284,10 @@ def fuzz(args: argparse.Namespace, show: Output) -> int:
 def _report(show: Output, result: CampaignResult, saved: Saved | None,
             document: str | None = None) -> None:
     label = ", ".join(sorted(d.value for d in result.config.defects)) or "clean core"
+    if result.limited:
+        limit = (result.config.limit_us or 0) / 1e6
+        show.print(f"[yellow]{result.limited} run(s) reached --limit {limit:g} s of "
+                   "simulated time and were not judged (not failures)[/yellow]")
     if result.failure is None:
         show.print(f"[green]{label}: no property failed[/green] in {result.examples} "
                    f"examples ({result.seconds:.1f} s)")

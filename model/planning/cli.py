@@ -8,7 +8,9 @@ sweeps it on the real core over the SimPy device, prints tables (plain into a pi
 
   0  the plan was made;
   1  the simulation failed (a core invariant broke), or an output could not be written
-     (after the tables or JSON were printed: the result is not lost);
+     (after the tables or JSON were printed: the result is not lost), or the baseline
+     overloaded in every run, so no capacity can be recommended (the report, JSON and
+     files are still written and say so);
   2  invalid input: the message names the file (or option), field path, bad value and
      what was expected. Never a traceback;
   130 interrupted (Ctrl-C).
@@ -251,6 +253,10 @@ def _plan_and_report(args: argparse.Namespace, workload: Workload, what_ifs: lis
         return EXIT_FAILED
     for f in files:
         err.print(f"wrote {f}", highlight=False)
+    if plans[0].always_overloaded:
+        _complain(err, "hipsem plan: no plan: the workload overloaded the simulated queues "
+                  "in every run (see the report)")
+        return EXIT_FAILED
     return EXIT_OK
 
 
