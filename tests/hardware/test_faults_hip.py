@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from hipbackend.cpu_runtime import CpuRuntimeLib
+from hipbackend.diff import diff_scenario
 from hipbackend.errors import HipError, RuntimeUnavailable, hip_check
 from hipbackend.faults import HipFaults
 from hipbackend.runner import HipRun
@@ -90,3 +91,12 @@ def test_both_backends_agree_on_a_determined_fault(path: Path, completion: Compl
     assert {k: r.status for k, r in hip.ops.items()} == {k: r.status for k, r in sim.ops.items()}
     assert [(h.kind, h.call, h.error, h.victims) for h in hip.faults] == \
         [(h.kind, h.call, h.error, h.victims) for h in sim.faults]
+
+
+@pytest.mark.parametrize("path", FAULTED, ids=lambda p: p.stem)
+def test_hipsem_diff_agrees_on_faulted_scenarios(path: Path, hip_runtime: RuntimeInfo) -> None:
+    if hip_runtime.cpu is None:
+        pytest.skip("fault injection needs the CPU runtime")
+    result = diff_scenario(load_scenario(path), hip_runtime.kind)
+    assert result.violations == {"sim": [], "hip": []}
+    assert [r for r in result.rows if r[3] == "DISAGREE"] == []

@@ -345,3 +345,18 @@ def test_the_minimizer_drops_a_work_fault_with_its_execute() -> None:
     assert best.case.scenario.faults == NO_FAULTS
     parse_scenario(scenario_to_json(best.case.scenario))
     assert best.case.scenario.settings == Settings()
+
+
+def test_a_saved_faulted_counterexample_carries_its_plan_and_replays(tmp_path: Path) -> None:
+    from model.fuzz.campaign import CampaignConfig, run_campaign
+    from model.fuzz.replay import save_failure
+
+    defects = frozenset({Defect.ISSUE_FAILURE_KEEPS_SIGNALS})
+    result = run_campaign(CampaignConfig(examples=300, seed=0, defects=defects, faults=True,
+                                         shrink_seconds=5.0))
+    assert result.failure is not None
+    saved = save_failure(result.failure, defects, tmp_path)
+    assert saved.replays
+    replayed = load_scenario(saved.scenario_file)
+    assert replayed.faults == result.failure.case.scenario.faults and replayed.faults
+    assert replayed.replay.defects == ("issue-failure-keeps-signals",)
