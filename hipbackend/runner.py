@@ -121,6 +121,8 @@ class HipRun:
         except Exception as error:
             self._init_crashed = True
             self.recorder.crashed(error, "setup")
+        else:
+            self.recorder.watch_pools(self.ctx)  # occupancy for the trace (record.pool_log)
         self.limit_s = limit_s
         self._actors: list[threading.Thread] = []
         self._actor_of: dict[str, Actor] = {}  # thread name -> actor

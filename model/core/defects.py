@@ -43,6 +43,11 @@ class Defect(enum.Enum):
         """Only a run with injected faults can show it (`hipsem fuzz --faults`)."""
         return self in FAULT_DEFECTS
 
+    # Members are singletons compared by identity, so identity hashing is exact; it
+    # keeps `Defect.X in ctx.defects` (on the core's hot path) free of a Python-level
+    # Enum.__hash__ call.
+    __hash__ = object.__hash__
+
     @property
     def description(self) -> str:
         return DESCRIPTIONS[self]

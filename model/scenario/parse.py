@@ -42,6 +42,7 @@ from model.fielderrors import FieldError
 from model.fielderrors import index_path as _index
 from model.fielderrors import key_path as _key
 from model.fielderrors import show as _show
+from model.nesting import MAX_DEPTH, nesting_depth, too_deep_problem
 from model.scenario.types import (
     FORMAT,
     MAX_VALUE,
@@ -104,13 +105,18 @@ def _reject_constant(name: str) -> NoReturn:
 
 def _decode(text: str, source: str) -> Any:
     try:
-        return json.loads(text, object_pairs_hook=_pairs_hook, parse_constant=_reject_constant)
+        doc = json.loads(text, object_pairs_hook=_pairs_hook, parse_constant=_reject_constant)
+    except RecursionError:
+        raise ScenarioError(source, "", too_deep_problem()) from None
     except json.JSONDecodeError as e:
         raise ScenarioError(
             source, "", f"invalid JSON at line {e.lineno}, column {e.colno}: {e.msg}"
         ) from None
     except ValueError as e:
         raise ScenarioError(source, "", f"invalid JSON: {e}") from None
+    if nesting_depth(doc) > MAX_DEPTH:
+        raise ScenarioError(source, "", too_deep_problem())
+    return doc
 
 
 # --------------------------------------------------------------------------- validation

@@ -60,6 +60,9 @@ class OpResult:
     # issued it and when the core retired it on the host timeline.
     issue_us: float | None = None
     retire_us: float | None = None
+    # When the core reported the action finished, whatever its status (a claim; None if
+    # it never finished before the run settled). Failures of parked actions end here.
+    finish_us: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -187,6 +190,11 @@ class RunRecord:
     # Device calls made from host-function context, as "call (context)" strings.
     host_function_api_calls: list[str] = field(default_factory=list)
     pools: dict[str, PoolReport] = field(default_factory=dict)
+    # Per pool ("event", "timepoint"): (time, objects in use) after each acquire and each
+    # release that returned an object, as the recorder saw the core call its pools (the
+    # core's own use of them; the device cannot observe pool occupancy). Teardown's
+    # releases included. Empty when the runner did not watch the pools.
+    pool_log: dict[str, list[tuple[float, int]]] = field(default_factory=dict)
     # Problems found by check_invariants()/conservation accounting after teardown.
     conservation_problems: list[str] = field(default_factory=list)
     # Action ids cancelled by queue teardown at the end of the run.
@@ -212,6 +220,9 @@ class RunRecord:
     # Set when the run under test raised (the core, device or platform): a failure of
     # the run, reported by the checker as property `crash`.
     crash: Crash | None = None
+    # Set (to the limit, µs) when the run reached an explicit simulated-time limit before
+    # it was quiescent: it was stopped there, untorn-down, and is not judged.
+    limit_reached_us: float | None = None
     # Ground truth of injected faults (docs/faults.md): every fault the device injected,
     # in the order it did, and when the device was lost (None: never).
     faults: list[FaultHit] = field(default_factory=list)

@@ -90,6 +90,7 @@ class SimPlatform:
         if self.coalesce_calls:
             return (yield from self._drive_coalesced(gen))
         env, device, cost, blocking = self.env, self.device, self.cost, _BLOCKING
+        fast_forward = env.fast_forward
         send = gen.send
         answer: Any = None
         error: HipCallError | None = None
@@ -100,7 +101,9 @@ class SimPlatform:
                 return stop.value  # type: ignore[no-any-return]
             error = None
             if type(effect) is Call:
-                yield simpy.Timeout(env, cost(effect.name))
+                charge = cost(effect.name)
+                if not fast_forward(charge):  # alone in the simulation: no event needed
+                    yield simpy.Timeout(env, charge)
                 wait_for = blocking.get(effect.name)
                 try:  # a HIP error the device answered goes back to the caller (faults)
                     if wait_for is None:
@@ -119,6 +122,7 @@ class SimPlatform:
         """`drive` with the calls that follow a non-blocking call charged as one timeout
         (see the module docstring)."""
         env, device, cost, blocking = self.env, self.device, self.cost, _BLOCKING
+        fast_forward = env.fast_forward
         send = gen.send
         answer: Any = None
         effect: Any = None
@@ -132,31 +136,39 @@ class SimPlatform:
             pending = False
             if type(effect) is Call and effect.name not in blocking:
                 # The first call as in `drive`: its cost, then its effect.
-                yield simpy.Timeout(env, cost(effect.name))
+                charge = cost(effect.name)
+                if not fast_forward(charge):
+                    yield simpy.Timeout(env, charge)
                 answer = getattr(device, effect.name)(*effect.args)
                 total = 0.0
                 while True:  # the calls right after it: made now, charged afterwards
                     try:
                         effect = send(answer)
                     except StopIteration as stop:
-                        if total:
+                        if total and not fast_forward(total):
                             yield simpy.Timeout(env, total)
                         return stop.value  # type: ignore[no-any-return]
                     if type(effect) is not Call or effect.name in blocking:
                         pending = True
                         break
                     if effect.name in _SOLO:  # charged in place, before it takes effect
-                        yield simpy.Timeout(env, cost(effect.name))
+                        charge = cost(effect.name)
+                        if not fast_forward(charge):
+                            yield simpy.Timeout(env, charge)
                     elif effect.name in _FLUSH:  # the chain so far, then this call
-                        yield simpy.Timeout(env, total + cost(effect.name))
+                        charge = total + cost(effect.name)
+                        if not fast_forward(charge):
+                            yield simpy.Timeout(env, charge)
                         total = 0.0
                     else:
                         total += cost(effect.name)
                     answer = getattr(device, effect.name)(*effect.args)
-                if total:
+                if total and not fast_forward(total):
                     yield simpy.Timeout(env, total)
             elif type(effect) is Call:
-                yield simpy.Timeout(env, cost(effect.name))
+                charge = cost(effect.name)
+                if not fast_forward(charge):
+                    yield simpy.Timeout(env, charge)
                 yield getattr(device, blocking[effect.name])(*effect.args)
                 answer = None
             elif type(effect) is WaitFor and effect.flag.is_set:
