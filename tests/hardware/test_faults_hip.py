@@ -120,7 +120,7 @@ def test_a_probabilistic_plan_draws_the_same_faults_on_both_backends(
     plan = FaultPlan(calls=(CallFault("launch_work", "hipErrorLaunchFailure", probability=0.4),))
     sc = dataclasses.replace(sc, faults=plan)
     fired = 0
-    for seed in range(4):
+    for seed in range(3):
         sim, hip = run_sim(sc, seed), HipRun(sc, seed, (), hip_runtime.kind).run()
         assert [(h.occurrence, h.victims) for h in hip.faults] == \
             [(h.occurrence, h.victims) for h in sim.faults]
