@@ -280,6 +280,9 @@ def _parser() -> argparse.ArgumentParser:
                    metavar="K", help=f"SimPy runs per scenario (default {SIM_SEEDS})")
     p.add_argument("--seed", type=int_at_least("--seed"), default=0)
     p.add_argument("--hip-runtime", choices=["cpu", "rocm"], default="cpu")
+    p.add_argument("--backend", choices=["hip", "iree"], default="hip",
+                   help="iree: compare IREE's own HIP driver (over the CPU runtime) with "
+                        "the SimPy model instead (docs/iree.md)")
     p.add_argument("--json", action="store_true")
     return p
 
@@ -308,6 +311,8 @@ def diff_main(argv: list[str]) -> int:
     scenarios = [load_scenario(path) for path in args.scenarios]
     if args.observable:
         scenarios = [device_observable(s) for s in scenarios]
+    if args.backend == "iree":
+        return _diff_iree_main(args, scenarios)
     try:
         info = select_runtime(args.hip_runtime)
     except RuntimeUnavailable as error:
@@ -327,6 +332,36 @@ def diff_main(argv: list[str]) -> int:
                           "not a GPU)[/dim]")
         for r in results:
             _table(console, r, args.hip_runtime)
+        bad = [r.scenario for r in results if not r.ok]
+        console.print(f"{len(results) - len(bad)}/{len(results)} scenarios agree"
+                      + (f"; failing: {', '.join(bad)}" if bad else ""))
+    return 0 if all(r.ok for r in results) else 1
+
+
+def _diff_iree_main(args: argparse.Namespace, scenarios: list[Scenario]) -> int:
+    """`hipsem diff --backend iree` (ireebackend.diff)."""
+    from ireebackend.diff import diff_iree
+    from ireebackend.runtime import IreeUnavailable, require_iree
+
+    try:
+        require_iree()
+    except IreeUnavailable as error:
+        print(f"hipsem diff: the IREE backend is unavailable: {error}", file=sys.stderr)
+        return 2
+    if args.generated:
+        scenarios += generated_scenarios(args.generated, args.seed)
+    results: list[Comparison] = [diff_iree(s, args.seed, args.sim_runs)  # type: ignore[misc]
+                                 for s in scenarios]
+    if args.json:
+        print(json.dumps({"runtime": "IREE HIP driver over hipsem's CPU runtime",
+                          "ok": all(r.ok for r in results),
+                          "scenarios": [r.to_json() for r in results]}, indent=2))
+    else:
+        console = Console()
+        console.print("[dim]IREE's HIP driver on hipsem's CPU runtime (a test vehicle, "
+                      "not a GPU)[/dim]")
+        for r in results:
+            _table(console, r, "iree")
         bad = [r.scenario for r in results if not r.ok]
         console.print(f"{len(results) - len(bad)}/{len(results)} scenarios agree"
                       + (f"; failing: {', '.join(bad)}" if bad else ""))

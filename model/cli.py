@@ -47,7 +47,8 @@ DEFAULT_WALL_LIMIT_S = 600.0
 def _run_parser() -> argparse.ArgumentParser:
     p = _Parser(prog="hipsem run", description="Run one scenario file, check it and report.")
     p.add_argument("scenario", help="scenario file (hipsem/scenario-1 JSON)")
-    p.add_argument("--backend", choices=["sim", "hip"], default="sim")
+    p.add_argument("--backend", choices=["sim", "hip", "iree"], default="sim",
+                   help="iree: IREE's own HIP driver over the CPU runtime (docs/iree.md)")
     p.add_argument("--hip-runtime", choices=["cpu", "rocm"], default="cpu",
                    help="HIP runtime for --backend hip (cpu: the bundled CPU test vehicle)")
     p.add_argument("--seed", type=int_at_least("--seed"), default=None,
@@ -77,7 +78,10 @@ def run_scenario_file(path: Path, backend: str = "sim", seed: int | None = None,
     replay = scenario.replay
     seed = seed if seed is not None else replay.seed
     defects = list(defects) if defects is not None else [Defect.parse(d) for d in replay.defects]
-    record = _backend(backend)(scenario, seed, defects, hip_runtime, wall_limit_s or None)
+    if backend == "iree":  # judged against the scenario as IREE can run it (docs/iree.md)
+        scenario, record = _run_iree(scenario, seed, defects)
+    else:
+        record = _backend(backend)(scenario, seed, defects, hip_runtime, wall_limit_s or None)
     violations = check(scenario, record)
     if trace is not None:
         write_trace(trace, chrome_trace(scenario, record))
@@ -101,6 +105,17 @@ def _run_hip(scenario: Any, seed: int, defects: Sequence[Defect], runtime: str,
     return run_hip(scenario, seed, defects, runtime=runtime)
 
 
+def _run_iree(scenario: Any, seed: int, defects: Sequence[Defect]) -> tuple[Any, Any]:
+    from ireebackend.runner import run_iree
+    from model.core.status import InvalidArgumentError
+
+    if defects:
+        raise InvalidArgumentError(
+            f"--defect {defects[0].value}: seeded defects switch hipsem's core; --backend "
+            "iree runs IREE's own driver, which has none")
+    return run_iree(scenario, seed)
+
+
 def _backend(name: str) -> Callable[[Any, int, Sequence[Defect], str, float | None], Any]:
     return {"sim": _run_sim, "hip": _run_hip}[name]
 
@@ -121,6 +136,9 @@ def cmd_run(argv: list[str]) -> int:
         if args.backend == "hip" and args.hip_runtime == "cpu":
             print("note: the HIP backend ran over hipsem's CPU runtime, a test vehicle "
                   "(not a GPU); --hip-runtime rocm uses a real ROCm install")
+        if args.backend == "iree":
+            print("note: IREE's HIP driver ran over hipsem's CPU runtime, a test vehicle "
+                  "(not a GPU); see docs/iree.md for the mapping and its limits")
         if args.trace:
             print(f"trace: {args.trace} (open in https://ui.perfetto.dev)")
     return EXIT_OK if report["ok"] else EXIT_VIOLATIONS

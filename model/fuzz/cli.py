@@ -72,6 +72,9 @@ def parser() -> argparse.ArgumentParser:
                    help="simulated runs (interleavings) per scenario (default 1)")
     p.add_argument("--shrink-seconds", type=float, default=20.0,
                    help="time allowed for shrinking a failure (default 20)")
+    p.add_argument("--backend", choices=["sim", "iree"], default="sim",
+                   help="iree: run the cases on IREE's own HIP driver over the CPU runtime "
+                        "(docs/iree.md)")
     p.add_argument("--database", action="store_true",
                    help="replay and keep failures in .hypothesis/fuzz (not exact by --seed)")
     return p
@@ -201,6 +204,20 @@ def config_from(args: argparse.Namespace) -> CampaignConfig:
 
 def fuzz(args: argparse.Namespace, out: Console, err: Console) -> int:
     config = config_from(args)
+    if getattr(args, "backend", "sim") == "iree":
+        from ireebackend.fuzz import iree_config
+        from ireebackend.runtime import IreeUnavailable, require_iree
+
+        if config.defects:
+            print("hipsem fuzz: error: --defect switches hipsem's core; --backend iree runs "
+                  "IREE's own driver, which has none", file=sys.stderr)
+            return EXIT_USAGE
+        try:
+            require_iree()
+        except IreeUnavailable as error:
+            print(f"hipsem fuzz: error: {error}", file=sys.stderr)
+            return EXIT_USAGE
+        config = iree_config(config)
     result = run_campaign(config) if args.json else _live(err, config)
     saved = None
     if result.failure is not None:
