@@ -44,6 +44,7 @@ IREE releases parked submissions and blocked waits) and checks the stream draine
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import re
 import threading
@@ -57,8 +58,18 @@ from model.core.status import StatusCode
 from model.scenario.record import Crash, RunRecord, Span
 from model.scenario.recorder import Recorder
 from model.scenario.trace import HOST_FUNCTION_TRACK
-from model.scenario.types import Execute, Fail, Op, Query, Scenario, Signal, Sleep, Wait
-from model.scenario.types import Completion, WaitMode
+from model.scenario.types import (
+    Completion,
+    Execute,
+    Fail,
+    Op,
+    Query,
+    Scenario,
+    Signal,
+    Sleep,
+    Wait,
+    WaitMode,
+)
 
 BYTES_PER_US = 16.0  # the CPU runtime's memset/memcpy bandwidth during IREE runs
 MIN_FILL_BYTES = 4
@@ -70,7 +81,9 @@ TEARDOWN_MESSAGE = "hipsem teardown: the run is over"
 CLOCK_TOLERANCE_US = 2.0  # one clock (CLOCK_MONOTONIC) on both sides; read latency only
 SCHEDULING_TOLERANCE_US = 5000.0  # a Python thread may wake a GIL switch late (5 ms)
 
-_STATUS_RE = re.compile(r"\b(" + "|".join(c.name for c in StatusCode) + r");")
+# "file:line: CODE; message", or a bare "...: CODE" at the end (e.g. the binding's
+# "synchronous fence failure: DEFERRED").
+_STATUS_RE = re.compile(r"\b(" + "|".join(c.name for c in StatusCode) + r")(;|$)")
 _KIND = {0: "copy", 1: "fill", 2: "record", 3: "stream wait", 4: "host function"}
 
 
@@ -86,7 +99,7 @@ class TraceEntry(ctypes.Structure):
 
 def fill_bytes(duration_us: float) -> int:
     """Bytes of a fill that lasts `duration_us` at `BYTES_PER_US` (a multiple of 4)."""
-    return max(MIN_FILL_BYTES, int(round(duration_us * BYTES_PER_US / 4.0)) * 4)
+    return max(MIN_FILL_BYTES, round(duration_us * BYTES_PER_US / 4.0) * 4)
 
 
 def status_of(error: BaseException) -> tuple[StatusCode, str]:
@@ -219,13 +232,14 @@ class IreeSession:
             Wait: self._wait, Sleep: self._sleep, Fail: self._fail}
         try:
             for op in ops:
+                if run.recorder.frozen:
+                    break  # the run settled while this actor was blocked
                 state.current = op.id
                 handlers[type(op)](run, state, op)
                 with run.lock:
                     run.last_progress = time.monotonic()
         except Exception as error:  # hipsem's own harness code raised: a crash record
-            with run.lock:
-                run.recorder.crashed(error, f"actor {state.name}", state.current)
+            _note(run, run.recorder.crashed, error, f"actor {state.name}", state.current)
         finally:
             state.done = True
             with run.lock:
@@ -238,30 +252,24 @@ class IreeSession:
         cb.fill(run.buffer, pattern, 0, fill_bytes(op.duration_us), end=True)
         waits = [(sems[s], v) for s, v in op.wait.items()]
         signals = [(sems[s], v) for s, v in op.signal.items()]
-        with run.lock:
-            run.recorder.execute_started(op.id)
+        _note(run, run.recorder.execute_started, op.id)
         try:
             self.dev.device.queue_execute(cb, waits, signals)
         except Exception as error:
             code, message = status_of(error)
-            with run.lock:
-                run.recorder.execute_submitted(op.id, code, message)
+            _note(run, run.recorder.execute_submitted, op.id, code, message)
         else:
-            with run.lock:
-                run.recorder.execute_submitted(op.id, None, "")
+            _note(run, run.recorder.execute_submitted, op.id, None, "")
 
     def _host_call(self, run: _Run, op_id: str, call: Callable[[], int | None]) -> None:
-        with run.lock:
-            run.recorder.op_started(op_id)
+        _note(run, run.recorder.op_started, op_id)
         try:
             value = call()
         except Exception as error:
             code, message = status_of(error)
-            with run.lock:
-                run.recorder.op_returned(op_id, code, message)
+            _note(run, run.recorder.op_returned, op_id, code, message)
         else:
-            with run.lock:
-                run.recorder.op_returned(op_id, StatusCode.OK, value=value)
+            _note(run, run.recorder.op_returned, op_id, StatusCode.OK, value=value)
 
     def _signal(self, run: _Run, state: _ActorState, op: Signal) -> None:
         self._host_call(run, op.id, lambda: run.sems[op.semaphore].signal(op.value))
@@ -274,26 +282,22 @@ class IreeSession:
         self._host_call(run, op.id, lambda: run.sems[op.semaphore].fail(message))
 
     def _sleep(self, run: _Run, state: _ActorState, op: Sleep) -> None:
-        with run.lock:
-            run.recorder.op_started(op.id)
+        _note(run, run.recorder.op_started, op.id)
         time.sleep(op.us / 1e6)
-        with run.lock:
-            run.recorder.op_returned(op.id, StatusCode.OK)
+        _note(run, run.recorder.op_returned, op.id, StatusCode.OK)
 
     def _wait(self, run: _Run, state: _ActorState, op: Wait) -> None:
         timeout_ns = None if op.timeout_us is None else int(op.timeout_us * 1000)
         pairs = [(run.sems[s], v) for s, v in op.semaphores.items()]
         state.blocked_forever = timeout_ns is None
-        with run.lock:
-            run.recorder.op_started(op.id)
+        _note(run, run.recorder.op_started, op.id)
         try:
             code, message = self._wait_call(pairs, op.mode, timeout_ns)
         except Exception as error:
             code, message = status_of(error)
         finally:
             state.blocked_forever = False
-        with run.lock:
-            run.recorder.op_returned(op.id, code, message)
+        _note(run, run.recorder.op_returned, op.id, code, message)
 
     def _wait_call(self, pairs: list[tuple[Any, int]], mode: WaitMode,
                    timeout_ns: int | None) -> tuple[StatusCode, str]:
@@ -322,7 +326,10 @@ class IreeSession:
     def _ground_truth(self, run: _Run, executes: list[Execute]) -> None:
         record, t0 = run.recorder.record, run.t0_ns
         entries = self._read_trace()
-        us = lambda ns: (ns - t0) / 1e3  # noqa: E731
+
+        def us(ns: int) -> float:
+            return (ns - t0) / 1e3
+
         by_pattern = {p: e for e, p in run.pattern.items()}
         queue_of = {e.id: e.queue for e in executes}
         fills: dict[str, TraceEntry] = {}
@@ -377,6 +384,21 @@ class IreeSession:
                 result.message = "IREE: a semaphore of this execute failed (query after run)"
 
     # -- teardown -------------------------------------------------------------------
+    def _teardown_record(self, run: _Run) -> None:
+        """What teardown did: each semaphore's state afterwards, and every accepted
+        execute still parked ends with the failure teardown gave its semaphores (IREE
+        has no queue shutdown in the Python binding; failing the semaphores is how its
+        parked submissions end)."""
+        record = run.recorder.record
+        after = {n: self._state(sem) for n, sem in run.sems.items()}
+        record.teardown.semaphores = after
+        for _, _, op in run.scenario.ops():
+            r = record.ops[op.id]
+            if (isinstance(op, Execute) and r.status == "PENDING" and r.submit_us is not None
+                    and r.submit_status is None):
+                failed = [after[s][1] for s in [*op.signal, *op.wait] if after[s][1] != "OK"]
+                record.teardown.statuses[op.id] = failed[0] if failed else "CANCELLED"
+
     def _teardown(self, run: _Run, threads: list[threading.Thread]) -> None:
         record = run.recorder.record
         # IREE's HIP device keeps the first failure that reaches its dispatch thread and
@@ -386,10 +408,8 @@ class IreeSession:
         parked = any(o.op == "execute" and o.status == "PENDING" for o in record.ops.values())
         failed = any(st != "OK" for _, st in record.semaphores.values())
         for sem in run.sems.values():
-            try:
+            with contextlib.suppress(Exception):  # already failed: nothing to release
                 sem.fail(TEARDOWN_MESSAGE)
-            except Exception:  # already failed: nothing to release
-                pass
         deadline = time.monotonic() + TEARDOWN_S
         for t in threads:
             t.join(max(0.0, deadline - time.monotonic()))
@@ -397,6 +417,7 @@ class IreeSession:
             time.sleep(POLL_S)
         self.dev.cpu.hipsemCpuTraceEnable(0)
         stuck = [t.name for t in threads if t.is_alive()]
+        self._teardown_record(run)
         if stuck:
             record.conservation_problems.append(
                 f"threads still blocked in IREE after teardown: {stuck}")
@@ -404,6 +425,14 @@ class IreeSession:
             record.conservation_problems.append(
                 "the HIP stream still had queued work after teardown")
         self.clean = not stuck and self._stream_idle() and not parked and not failed
+
+
+def _note(run: _Run, method: Callable[..., object], *args: Any, **kwargs: Any) -> None:
+    """Record an observation, unless the run's record has frozen (teardown releases
+    blocked waits by failing semaphores: what happens then is not part of the run)."""
+    with run.lock:
+        if not run.recorder.frozen:
+            method(*args, **kwargs)
 
 
 def _poll_any(pairs: list[tuple[Any, int]], timeout_ns: int | None) -> tuple[StatusCode, str]:
