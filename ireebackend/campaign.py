@@ -42,8 +42,8 @@ _SEMAPHORE = re.compile(r"\b[A-Z]\b")  # generated semaphore names: A, B, ...
 
 def violation_class(v: Violation) -> str:
     """A violation's class: its property and its message with numbers and ids blanked."""
-    text = _NUMBER.sub("N", _QUOTED.sub("ID", v.message))
-    return f"{v.property}: {_SEMAPHORE.sub('S', text)[:160]}"
+    text = _NUMBER.sub("N", _SEMAPHORE.sub("S", _QUOTED.sub("ID", v.message)))
+    return f"{v.property}: {text[:160]}"
 
 
 @dataclass(slots=True)

@@ -58,6 +58,7 @@ class IreeDevice:
     """IREE's HIP device over the CPU runtime, and the CPU runtime's own handle."""
 
     rt: ModuleType
+    driver: Any
     device: Any
     library: Path
     cpu: ctypes.CDLL
@@ -80,4 +81,4 @@ def open_device() -> IreeDevice:
             f"IREE's HIP driver could not start over the CPU runtime {library}: {error}"
         ) from error
     version = getattr(importlib.import_module("iree.runtime.version"), "VERSION", "?")
-    return IreeDevice(rt, device, library, cpu, str(version))
+    return IreeDevice(rt, driver, device, library, cpu, str(version))

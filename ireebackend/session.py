@@ -33,8 +33,9 @@ on Linux: per execute, when its fill started and ended on the stream (`start_us`
 (`stream_order`), the event record that followed each fill on its stream (`recorded_us`),
 stream waits and host functions (spans), and the host call start/return of every op.
 IREE's answers (a wait's or query's result) are what the checker judges; an execute's
-status is OK iff its fill ran, else the failure of one of its signal (or wait)
-semaphores observed by a query after the run, else PENDING.
+status is OK iff its fill ran, else the failure of one of the semaphores it waits on
+observed by a query after the run, else PENDING (IREE reports no per-submission
+status: a submission it drops without running stays PENDING).
 
 A run ends when every actor has returned or is blocked in a wait without a timeout and
 nothing changed for `QUIET_S` (no op returned, no trace growth), or after `limit_s`
@@ -377,11 +378,12 @@ class IreeSession:
             if e.id in fills:
                 result.status = StatusCode.OK.name
                 continue
-            failed = [record.semaphores[s][1] for s in [*e.signal, *e.wait]
-                      if record.semaphores[s][1] != "OK"]
+            # Only a failed WAIT fails a submission (its signal semaphores may have been
+            # failed by someone else while it stayed parked).
+            failed = [record.semaphores[s][1] for s in e.wait if record.semaphores[s][1] != "OK"]
             if failed:
                 result.status = failed[0]
-                result.message = "IREE: a semaphore of this execute failed (query after run)"
+                result.message = "IREE: a semaphore it waits on failed (query after run)"
 
     # -- teardown -------------------------------------------------------------------
     def _teardown_record(self, run: _Run) -> None:
@@ -396,7 +398,7 @@ class IreeSession:
             r = record.ops[op.id]
             if (isinstance(op, Execute) and r.status == "PENDING" and r.submit_us is not None
                     and r.submit_status is None):
-                failed = [after[s][1] for s in [*op.signal, *op.wait] if after[s][1] != "OK"]
+                failed = [after[s][1] for s in op.wait if after[s][1] != "OK"]
                 record.teardown.statuses[op.id] = failed[0] if failed else "CANCELLED"
 
     def _teardown(self, run: _Run, threads: list[threading.Thread]) -> None:
@@ -404,7 +406,7 @@ class IreeSession:
         # IREE's HIP device keeps the first failure that reaches its dispatch thread and
         # fails every later submission with it (dispatch_thread.c, docs/iree.md finding
         # F1): after a run in which a semaphore failed, or in which submissions were
-        # still parked (teardown fails their semaphores), the device is not reused.
+        # still parked (teardown fails their semaphores), the next run gets a new device.
         parked = any(o.op == "execute" and o.status == "PENDING" for o in record.ops.values())
         failed = any(st != "OK" for _, st in record.semaphores.values())
         for sem in run.sems.values():
@@ -424,7 +426,15 @@ class IreeSession:
         if not self._stream_idle():
             record.conservation_problems.append(
                 "the HIP stream still had queued work after teardown")
-        self.clean = not stuck and self._stream_idle() and not parked and not failed
+        self.clean = not stuck and self._stream_idle()
+        if self.clean and (parked or failed):
+            self._renew_device()
+
+    def _renew_device(self) -> None:
+        """A fresh IREE device from the same driver (the old one may hold a sticky
+        failure, finding F1); cheaper than restarting the worker."""
+        self.dev.device = None
+        self.dev.device = self.dev.driver.create_default_device()
 
 
 def _note(run: _Run, method: Callable[..., object], *args: Any, **kwargs: Any) -> None:
