@@ -6,7 +6,8 @@ strategy, `model.strategies.cases`, made expressible) without stopping, judges e
 the checker, and groups the violations into classes (property + the message with numbers
 and op/semaphore names blanked). For each class it keeps the smallest case seen, saved
 as a scenario file under `--out` (replayable with `hipsem run FILE --backend iree`), and
-writes `summary.json` (counts per class, crashes, hangs, seconds).
+writes `summary.json` (counts per class, the known finding that explains each class
+(`ireebackend.findings`) or "unexplained", crashes, hangs, seconds).
 
     .venv/bin/python -m ireebackend.campaign --examples 3000 --seed 0 --out out/iree-campaign
 
@@ -27,6 +28,7 @@ from pathlib import Path
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import seed as hypothesis_seed
 
+from ireebackend.findings import explain
 from ireebackend.runner import DEFAULT_LIMIT_S, shared_worker
 from ireebackend.runtime import IreeUnavailable, require_iree
 from ireebackend.session import expressible
@@ -102,7 +104,9 @@ def _save(survey: Survey, out: Path, seed: int) -> None:
         path = out / f"class{i:02d}.json"
         named = replace(scenario, name=f"iree-class{i:02d}", description=key)
         path.write_text(json.dumps(scenario_to_json(named), indent=2) + "\n")
-        classes.append({"class": key, "count": count, "smallest": str(path), "ops": size,
+        finding = explain(key)
+        classes.append({"class": key, "finding": finding.id if finding else "unexplained",
+                        "count": count, "smallest": str(path), "ops": size,
                         "messages": messages})
     summary = {"examples": survey.examples, "clean": survey.clean, "seed": seed,
                "crashes": survey.crashes, "hangs": survey.hangs,

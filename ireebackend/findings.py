@@ -1,0 +1,72 @@
+"""The known divergences of IREE's HIP driver from hipsem's contract (docs/iree.md).
+
+Each finding has an id, the DESIGN.md clause it departs from, the replayable scenario
+under examples/iree/, and the patterns of the checker's violation classes
+(`campaign.violation_class`) it explains. `explain(cls)` names the finding a violation
+class belongs to, or None for a class nobody has explained yet (a new finding, or a bug
+of the harness: triage it before recording it).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    id: str
+    title: str
+    clause: str
+    example: str
+    patterns: tuple[str, ...]
+
+    def matches(self, violation_class: str) -> bool:
+        return any(re.search(p, violation_class) for p in self.patterns)
+
+
+FINDINGS = (
+    Finding(
+        "F1", "a failure sticks to the device: later unrelated submissions are rejected, "
+        "dropped or fail their semaphores",
+        "Failure: 'the first failure wins; unrelated work keeps running'",
+        "examples/iree/sticky-queue-failure.json",
+        (r"^failure-propagation: execute ID failed with UNKNOWN; the failures that can reach"
+         r" it are: none",
+         r"^liveness: execute ID ended UNKNOWN; allowed: (OK|PENDING)",
+         r"^liveness: execute ID ended PENDING; allowed: OK",
+         r"^liveness: (wait|query|signal) ID ended UNKNOWN; allowed: ",
+         r"^failure-propagation: execute ID failed with UNKNOWN but the semaphore it "
+         r"signals, S, ended OK",
+         r"^failure-propagation: semaphore S ended failed with UNKNOWN but no fail op on it "
+         r"happened"),
+    ),
+    Finding(
+        "F2", "a submission signalling a value below the semaphore's current value is "
+        "accepted and runs; the signal is dropped",
+        "Everything is FIFO ... 'the core never produces an out-of-order signal itself' "
+        "(hipsem rejects it with OUT_OF_RANGE)",
+        "examples/iree/signal-below-current-accepted.json",
+        (r"^causality: execute ID's submit \(started N us\) was accepted with signal S = N, "
+         r"but S >= N was already visible",),
+    ),
+    Finding(
+        "F3", "a host signal that does not increase the value answers INVALID_ARGUMENT",
+        "Status codes 'follow IREE's' (hipsem's table says OUT_OF_RANGE)",
+        "examples/iree/host-signal-not-increasing-code.json",
+        (r"^liveness: signal ID ended INVALID_ARGUMENT",),
+    ),
+    Finding(
+        "F4", "a wait on ALL of several semaphores, one failed and one pending, raises "
+        "DEFERRED (Python binding) instead of the failure",
+        "'A query, poll or timed wait of a semaphore that has failed returns the failure's "
+        "status'",
+        "examples/iree/fence-wait-failure-deferred.json",
+        (r"^liveness: wait ID ended DEFERRED",),
+    ),
+)
+
+
+def explain(violation_class: str) -> Finding | None:
+    """The finding that explains a violation class, if any."""
+    return next((f for f in FINDINGS if f.matches(violation_class)), None)
