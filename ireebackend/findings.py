@@ -36,10 +36,18 @@ FINDINGS = (
          r"^liveness: execute ID ended UNKNOWN; allowed: (OK|PENDING)",
          r"^liveness: execute ID ended PENDING; allowed: OK",
          r"^liveness: (wait|query|signal) ID ended UNKNOWN; allowed: ",
-         r"^failure-propagation: execute ID failed with UNKNOWN but the semaphore it "
-         r"signals, S, ended OK",
          r"^failure-propagation: semaphore S ended failed with UNKNOWN but no fail op on it "
          r"happened"),
+    ),
+    Finding(
+        "F5", "a failed wait does not fail a submission whose other waits are not yet "
+        "reached: its signals stay unfailed and their waiters are never woken",
+        "Failure: 'every pending action waiting on S fails and fails its own signal "
+        "semaphores with the same status'",
+        "examples/iree/failure-waits-for-other-waits.json",
+        (r"^liveness: execute ID ended PENDING; allowed: (OUT_OF_RANGE, )?UNKNOWN",
+         # the ops after a wait that F5 never wakes stay PENDING (the actor is blocked)
+         r"^liveness: (wait|query|signal|fail|sleep) ID ended PENDING; allowed: "),
     ),
     Finding(
         "F2", "a submission signalling a value below the semaphore's current value is "

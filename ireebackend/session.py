@@ -33,9 +33,10 @@ on Linux: per execute, when its fill started and ended on the stream (`start_us`
 (`stream_order`), the event record that followed each fill on its stream (`recorded_us`),
 stream waits and host functions (spans), and the host call start/return of every op.
 IREE's answers (a wait's or query's result) are what the checker judges; an execute's
-status is OK iff its fill ran, else the failure of one of the semaphores it waits on
-observed by a query after the run, else PENDING (IREE reports no per-submission
-status: a submission it drops without running stays PENDING).
+status is OK iff its fill ran; else, if one of the semaphores it waits on failed and
+every semaphore it signals is failed too (queries after the run), that failure; else
+PENDING (IREE reports no per-submission status: a submission it drops without running,
+or never fails, stays PENDING).
 
 A run ends when every actor has returned or is blocked in a wait without a timeout and
 nothing changed for `QUIET_S` (no op returned, no trace growth), or after `limit_s`
@@ -54,6 +55,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from hipbackend.platform import SCHEDULING_TOLERANCE_US
 from ireebackend.runtime import IreeDevice
 from model.core.status import StatusCode
 from model.scenario.record import Crash, RunRecord, Span
@@ -80,7 +82,9 @@ ANY_POLL_S = 0.0002  # wait-any emulation: query period
 TEARDOWN_S = 5.0
 TEARDOWN_MESSAGE = "hipsem teardown: the run is over"
 CLOCK_TOLERANCE_US = 2.0  # one clock (CLOCK_MONOTONIC) on both sides; read latency only
-SCHEDULING_TOLERANCE_US = 5000.0  # a Python thread may wake a GIL switch late (5 ms)
+# How late a timed wait may return: SCHEDULING_TOLERANCE_US, the HIP backend's figure
+# (GIL switch interval, a loaded 2-core machine); IREE's own timed waits return about
+# 1 ms after a µs deadline.
 
 # "file:line: CODE; message", or a bare "...: CODE" at the end (e.g. the binding's
 # "synchronous fence failure: DEFERRED").
@@ -378,10 +382,12 @@ class IreeSession:
             if e.id in fills:
                 result.status = StatusCode.OK.name
                 continue
-            # Only a failed WAIT fails a submission (its signal semaphores may have been
-            # failed by someone else while it stayed parked).
-            failed = [record.semaphores[s][1] for s in e.wait if record.semaphores[s][1] != "OK"]
-            if failed:
+            # Failed: one of its waits failed AND IREE failed every semaphore it signals
+            # (the only evidence IREE gives of a failed submission; a signal semaphore
+            # may also have been failed by someone else while it stayed parked).
+            states = record.semaphores
+            failed = [states[s][1] for s in e.wait if states[s][1] != "OK"]
+            if failed and all(states[s][1] != "OK" for s in e.signal):
                 result.status = failed[0]
                 result.message = "IREE: a semaphore it waits on failed (query after run)"
 
@@ -399,7 +405,8 @@ class IreeSession:
             if (isinstance(op, Execute) and r.status == "PENDING" and r.submit_us is not None
                     and r.submit_status is None):
                 failed = [after[s][1] for s in op.wait if after[s][1] != "OK"]
-                record.teardown.statuses[op.id] = failed[0] if failed else "CANCELLED"
+                if failed and all(after[s][1] != "OK" for s in op.signal):
+                    record.teardown.statuses[op.id] = failed[0]
 
     def _teardown(self, run: _Run, threads: list[threading.Thread]) -> None:
         record = run.recorder.record

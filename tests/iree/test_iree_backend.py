@@ -30,7 +30,7 @@ CTS = sorted((ROOT / "examples" / "iree" / "cts").glob("*.json"))
 # CTS-inspired scenarios on which IREE diverges: file -> the finding.
 CTS_DIVERGES = {"multi-wait-then-fail.json": "F4"}
 FINDING_PROPERTIES = {"F1": {"liveness", "failure-propagation"}, "F2": {"causality"},
-                      "F3": {"liveness"}, "F4": {"liveness"}}
+                      "F3": {"liveness"}, "F4": {"liveness"}, "F5": {"liveness"}}
 
 
 def _violations(path: Path) -> list[str]:
