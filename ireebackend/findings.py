@@ -20,6 +20,7 @@ class Finding:
     clause: str
     example: str
     patterns: tuple[str, ...]
+    found_by: str = "checker"  # or "diff": only `hipsem diff --backend iree` shows it
 
     def matches(self, violation_class: str) -> bool:
         return any(re.search(p, violation_class) for p in self.patterns)
@@ -71,6 +72,15 @@ FINDINGS = (
         "status'",
         "examples/iree/fence-wait-failure-deferred.json",
         (r"^liveness: wait ID ended DEFERRED",),
+    ),
+    Finding(
+        "F6", "submissions released by the same signal reach the stream in reverse "
+        "submission order",
+        "Everything is FIFO: 'ready batches, stream submissions' (hipsem's model issues "
+        "them in submission order; the checker's fifo rule leaves simultaneous releases "
+        "unordered, so only the diff reports it)",
+        "examples/iree/released-batches-reversed.json",
+        (), found_by="diff",
     ),
 )
 

@@ -27,6 +27,7 @@ import struct
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from typing import Any, BinaryIO
 
 from ireebackend.runtime import IreeUnavailable
@@ -36,6 +37,8 @@ from model.scenario.types import Scenario
 
 GRACE_S = 15.0  # beyond a run's own limit: teardown, and start-up on a fresh child
 START_S = 60.0  # a fresh child: import IREE, build the CPU runtime, create the device
+REAP_S = 2.0  # after EOF or silence: how long to wait for the child's exit status
+POLL_S = 0.1  # how often the parent checks that a silent child is still alive
 _HEADER = struct.Struct("<Q")
 
 
@@ -49,13 +52,22 @@ def _send(stream: BinaryIO, obj: object) -> None:
     stream.flush()
 
 
-def _read_exact(fd: int, n: int, deadline: float | None) -> bytes | None:
+def _read_exact(fd: int, n: int, deadline: float | None,
+                alive: Callable[[], bool] | None = None) -> bytes | None:
+    """n bytes from fd; None at EOF, at the deadline, or once `alive()` is False (a
+    killed child's pipe may stay open a while: its io_uring teardown holds the files)."""
     chunks, got = [], 0
     while got < n:
         timeout = None if deadline is None else max(0.0, deadline - time.monotonic())
+        if alive is not None:
+            timeout = POLL_S if timeout is None else min(timeout, POLL_S)
         ready, _, _ = select.select([fd], [], [], timeout)
         if not ready:
-            return None
+            if alive is not None and not alive():
+                return None
+            if deadline is not None and time.monotonic() >= deadline:
+                return None
+            continue
         chunk = os.read(fd, n - got)
         if not chunk:
             return None
@@ -64,11 +76,12 @@ def _read_exact(fd: int, n: int, deadline: float | None) -> bytes | None:
     return b"".join(chunks)
 
 
-def _receive(fd: int, deadline: float | None) -> Any:
-    header = _read_exact(fd, _HEADER.size, deadline)
+def _receive(fd: int, deadline: float | None,
+             alive: Callable[[], bool] | None = None) -> Any:
+    header = _read_exact(fd, _HEADER.size, deadline, alive)
     if header is None:
         return None
-    body = _read_exact(fd, _HEADER.unpack(header)[0], deadline)
+    body = _read_exact(fd, _HEADER.unpack(header)[0], deadline, alive)
     return None if body is None else pickle.loads(body)
 
 
@@ -106,7 +119,8 @@ class IreeWorker:
                 scenario, seed, Crash("WorkerDied", "the IREE worker could not be started",
                                       None, "iree worker"))
         budget = limit_s + GRACE_S + (START_S if fresh else 0.0)
-        reply = _receive(proc.stdout.fileno(), time.monotonic() + budget)
+        reply = _receive(proc.stdout.fileno(), time.monotonic() + budget,
+                         lambda: proc.poll() is None)
         if reply is None:
             return self._lost(scenario, seed, budget)
         kind, payload = reply
@@ -125,7 +139,10 @@ class IreeWorker:
     def _lost(self, scenario: Scenario, seed: int, budget: float) -> RunRecord:
         proc = self._proc
         assert proc is not None
-        code = proc.poll()
+        try:  # the pipe may close a moment before the dead child can be reaped
+            code: int | None = proc.wait(timeout=REAP_S)
+        except subprocess.TimeoutExpired:
+            code = None
         self.close()
         if code is None:
             crash = Crash("Hang", f"IREE did not return within {budget:.0f} s (the worker "
