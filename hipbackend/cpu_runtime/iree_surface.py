@@ -79,7 +79,7 @@ def _hip_symbols_in_sources() -> list[str]:
 
 def _link(obj: Path, exports: set[str], out: Path) -> None:
     script = out.with_suffix(".map")  # a linker version script: these and hipsem*
-    names = sorted(exports) + ["hipsem*"]
+    names = [*sorted(exports), "hipsem*"]
     script.write_text("{ global: " + " ".join(f"{n};" for n in names) + " local: *; };\n")
     subprocess.run([find_compiler(), "-shared", "-pthread", "-o", str(out), str(obj),
                     f"-Wl,--version-script={script}"],
