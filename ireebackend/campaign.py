@@ -34,7 +34,7 @@ from ireebackend.runtime import IreeUnavailable, require_iree
 from ireebackend.session import expressible
 from model.scenario.checker import Violation, check
 from model.scenario.parse import scenario_to_json
-from model.scenario.types import Scenario
+from model.scenario.types import Fail, Scenario
 from model.strategies.scenarios import FuzzCase, cases
 
 _NUMBER = re.compile(r"-?\d+(\.\d+)?")
@@ -56,6 +56,7 @@ class Survey:
     smallest: dict[str, tuple[int, Scenario, list[str]]] = field(default_factory=dict)
     crashes: int = 0
     hangs: int = 0
+    without_fail: set[str] = field(default_factory=set)  # classes seen with no fail op
     started: float = field(default_factory=time.monotonic)
 
     def add(self, scenario: Scenario, violations: list[Violation]) -> None:
@@ -65,8 +66,11 @@ class Survey:
             return
         size = len(scenario.ops())
         messages = [f"{v.property} [{v.op}]: {v.message}" for v in violations]
+        fails = any(isinstance(op, Fail) for _, _, op in scenario.ops())
         for key in sorted({violation_class(v) for v in violations}):
             self.classes[key] += 1
+            if not fails:
+                self.without_fail.add(key)
             if key not in self.smallest or size < self.smallest[key][0]:
                 self.smallest[key] = (size, scenario, messages)
         if any(v.property == "crash" and "Hang" in v.message for v in violations):
@@ -104,7 +108,7 @@ def _save(survey: Survey, out: Path, seed: int) -> None:
         path = out / f"class{i:02d}.json"
         named = replace(scenario, name=f"iree-class{i:02d}", description=key)
         path.write_text(json.dumps(scenario_to_json(named), indent=2) + "\n")
-        finding = explain(key)
+        finding = explain(key, key not in survey.without_fail)
         classes.append({"class": key, "finding": finding.id if finding else "unexplained",
                         "count": count, "smallest": str(path), "ops": size,
                         "messages": messages})

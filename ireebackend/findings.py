@@ -21,6 +21,8 @@ class Finding:
     example: str
     patterns: tuple[str, ...]
     found_by: str = "checker"  # or "diff": only `hipsem diff --backend iree` shows it
+    # Explains a class only in scenarios that fail a semaphore (a failure is its cause).
+    needs_fail: bool = False
 
     def matches(self, violation_class: str) -> bool:
         return any(re.search(p, violation_class) for p in self.patterns)
@@ -38,7 +40,9 @@ FINDINGS = (
          r"^liveness: execute ID ended PENDING; allowed: OK",
          r"^liveness: (wait|query|signal) ID ended UNKNOWN; allowed: ",
          r"^failure-propagation: semaphore S ended failed with UNKNOWN but no fail op on it "
-         r"happened"),
+         r"happened",
+         r"^teardown: execute ID was submitted .* the action was dropped"),
+        needs_fail=True,
     ),
     Finding(
         "F5", "a failed wait does not fail a submission whose other waits are not yet "
@@ -49,6 +53,7 @@ FINDINGS = (
         (r"^liveness: execute ID ended PENDING; allowed: (OUT_OF_RANGE, )?UNKNOWN",
          # the ops after a wait that F5 never wakes stay PENDING (the actor is blocked)
          r"^liveness: (wait|query|signal|fail|sleep) ID ended PENDING; allowed: "),
+        needs_fail=True,
     ),
     Finding(
         "F2", "a submission signalling a value below the semaphore's current value is "
@@ -72,6 +77,7 @@ FINDINGS = (
         "status'",
         "examples/iree/fence-wait-failure-deferred.json",
         (r"^liveness: wait ID ended DEFERRED",),
+        needs_fail=True,
     ),
     Finding(
         "F6", "submissions released by the same signal reach the stream in reverse "
@@ -85,6 +91,8 @@ FINDINGS = (
 )
 
 
-def explain(violation_class: str) -> Finding | None:
-    """The finding that explains a violation class, if any."""
-    return next((f for f in FINDINGS if f.matches(violation_class)), None)
+def explain(violation_class: str, with_fail: bool = True) -> Finding | None:
+    """The finding that explains a violation class, if any; `with_fail` False: the class
+    was also seen in a scenario that fails no semaphore (so `needs_fail` ones cannot)."""
+    return next((f for f in FINDINGS if f.matches(violation_class)
+                 and (with_fail or not f.needs_fail)), None)

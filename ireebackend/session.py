@@ -38,9 +38,12 @@ every semaphore it signals is failed too (queries after the run), that failure; 
 PENDING (IREE reports no per-submission status: a submission it drops without running,
 or never fails, stays PENDING).
 
-A run ends when every actor has returned or is blocked in a wait without a timeout and
-nothing changed for `QUIET_S` (no op returned, no trace growth), or after `limit_s`
-(then `record.crash` says the run hung). Teardown fails every semaphore of the run (so
+A run ends when every actor has returned or is blocked in a wait without a timeout,
+nothing changed for `QUIET_S` (no op returned, no trace growth), and no accepted execute
+whose waits IREE reports reached is still to run (`_ready_not_run`; IREE's dispatch
+thread may be late on a loaded machine) or `READY_GRACE_S` passed since it went quiet
+(IREE dropped them: they stay PENDING); or after `limit_s` (then `record.crash` says the
+run hung). Teardown fails every semaphore of the run (so
 IREE releases parked submissions and blocked waits) and checks the stream drained.
 """
 
@@ -77,6 +80,7 @@ from model.scenario.types import (
 BYTES_PER_US = 16.0  # the CPU runtime's memset/memcpy bandwidth during IREE runs
 MIN_FILL_BYTES = 4
 QUIET_S = 0.05  # nothing happened for this long while every actor is blocked: settled
+READY_GRACE_S = 1.0  # how long a quiet run still waits for ready executes IREE owes
 POLL_S = 0.002
 ANY_POLL_S = 0.0002  # wait-any emulation: query period
 TEARDOWN_S = 5.0
@@ -207,6 +211,7 @@ class IreeSession:
     def _settle(self, run: _Run, limit_s: float) -> bool:
         deadline = time.monotonic() + limit_s
         seen = -1
+        owed_since: float | None = None  # quiet, but a ready execute had not run yet
         while time.monotonic() < deadline:
             count = int(self.dev.cpu.hipsemCpuTraceCount())
             with run.lock:
@@ -214,12 +219,36 @@ class IreeSession:
                     seen, run.last_progress = count, time.monotonic()
                 states = list(run.actors.values())
                 quiet = time.monotonic() - run.last_progress >= QUIET_S
-            if all(a.done for a in states) and quiet and self._stream_idle():
-                return True
-            if all(a.done or a.blocked_forever for a in states) and quiet:
-                return True
+            idle = all(a.done for a in states) and self._stream_idle()
+            blocked = all(a.done or a.blocked_forever for a in states)
+            if quiet and (idle or blocked):
+                owed_since = owed_since or time.monotonic()
+                late = time.monotonic() - owed_since >= READY_GRACE_S
+                if late or not self._ready_not_run(run):
+                    return True
+            else:
+                owed_since = None
             time.sleep(POLL_S)
         return False
+
+    def _ready_not_run(self, run: _Run) -> list[str]:
+        """Accepted executes whose waits IREE reports reached (queries now) but whose
+        fill has not run yet: IREE still owes them work (its dispatch thread may be
+        late on a loaded machine), so the run has not settled."""
+        with run.lock:
+            accepted = [op for _, _, op in run.scenario.ops() if isinstance(op, Execute)
+                        and run.recorder.record.ops[op.id].submit_us is not None
+                        and run.recorder.record.ops[op.id].submit_status is None]
+        if not accepted:
+            return []
+        ran = {e.value for e in self._read_trace() if e.kind == 1 and e.elem == 4}
+
+        def reached(semaphore: str, value: int) -> bool:
+            current, status = self._state(run.sems[semaphore])
+            return status == "OK" and current >= value
+
+        return [op.id for op in accepted if run.pattern[op.id] not in ran
+                and all(reached(s, v) for s, v in op.wait.items())]
 
     def _stream_idle(self) -> bool:
         return int(self.dev.cpu.hipsemCpuLiveCount(4)) == 0  # HIPSEM_LIVE_COMMANDS
