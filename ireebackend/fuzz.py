@@ -16,7 +16,8 @@ from dataclasses import replace
 from ireebackend.runner import DEFAULT_LIMIT_S, shared_worker
 from ireebackend.session import expressible
 from model.core.defects import Defect
-from model.fuzz.campaign import CampaignConfig
+from model.fuzz.campaign import CampaignConfig, Failure
+from model.fuzz.replay import Saved
 from model.scenario.record import RunRecord
 from model.scenario.types import Scenario
 from model.sim.timing import Timing
@@ -27,6 +28,18 @@ def iree_runner(scenario: Scenario, seed: int, defects: Iterable[Defect],
                 timing: Timing) -> RunRecord:
     """`campaign.Runner` over IREE (the scenario is already expressible)."""
     return shared_worker().run(scenario, seed, DEFAULT_LIMIT_S)
+
+
+def replayed_on_iree(failure: Failure, saved: Saved) -> Saved:
+    """`saved` with `replays` judged on IREE: the saved file, run again on IREE's driver,
+    fails the same properties (save_failure judges the replay on the SimPy model)."""
+    from model.scenario.checker import check
+    from model.scenario.parse import load_scenario
+
+    scenario = load_scenario(saved.scenario_file)
+    record = shared_worker().run(scenario, failure.seed, DEFAULT_LIMIT_S)
+    properties = sorted({v.property for v in check(scenario, record)})
+    return replace(saved, replays=properties == sorted(failure.properties))
 
 
 def _expressible_case(case: FuzzCase) -> FuzzCase:

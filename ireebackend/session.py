@@ -80,7 +80,7 @@ from model.scenario.types import (
 BYTES_PER_US = 16.0  # the CPU runtime's memset/memcpy bandwidth during IREE runs
 MIN_FILL_BYTES = 4
 QUIET_S = 0.05  # nothing happened for this long while every actor is blocked: settled
-READY_GRACE_S = 1.0  # how long a quiet run still waits for ready executes IREE owes
+READY_GRACE_S = 0.5  # how long a quiet run still waits for ready executes IREE owes
 POLL_S = 0.002
 ANY_POLL_S = 0.0002  # wait-any emulation: query period
 TEARDOWN_S = 5.0

@@ -115,7 +115,8 @@ def failure_table(failure: Failure) -> Table:
     return table
 
 
-def print_failure(console: Console, failure: Failure, saved: Saved | None) -> None:
+def print_failure(console: Console, failure: Failure, saved: Saved | None,
+                  replay_args: str = "") -> None:
     console.print(failure_table(failure))
     for v in failure.violations:
         where = f" [{v.op}]" if v.op else ""
@@ -123,7 +124,7 @@ def print_failure(console: Console, failure: Failure, saved: Saved | None) -> No
     if saved is not None:
         note = "" if saved.replays else " [yellow](replay differs!)[/yellow]"
         console.print(f"saved: {saved.scenario_file} (replay: hipsem run "
-                      f"{saved.scenario_file}){note}\ntrace: {saved.trace_file}")
+                      f"{saved.scenario_file}{replay_args}){note}\ntrace: {saved.trace_file}")
 
 
 def _progress_hook(progress: Progress, examples: int) -> Callable[[CampaignProgress], None]:
@@ -147,7 +148,8 @@ def _live(console: Console, config: CampaignConfig) -> CampaignResult:
         return run_campaign(config, _progress_hook(progress, config.examples))
 
 
-def summary(result: CampaignResult, saved: Saved | None) -> dict[str, Any]:
+def summary(result: CampaignResult, saved: Saved | None,
+            replay_args: str = "") -> dict[str, Any]:
     """The --json object."""
     failures = []
     if result.failure is not None:
@@ -158,7 +160,7 @@ def summary(result: CampaignResult, saved: Saved | None) -> dict[str, Any]:
                 "trace_file": str(saved.trace_file) if saved else None,
                 "replays": saved.replays if saved else None,
                 "replay": (f"hipsem run {shlex.quote(str(saved.scenario_file))}"
-                           if saved else None),
+                           f"{replay_args}" if saved else None),
                 "size": result.failure.size,
                 "seed": result.failure.seed,
                 "messages": [v.message for v in result.failure.violations
@@ -219,17 +221,22 @@ def fuzz(args: argparse.Namespace, out: Console, err: Console) -> int:
             return EXIT_USAGE
         config = iree_config(config)
     result = run_campaign(config) if args.json else _live(err, config)
-    saved = None
+    saved, replay_args = None, ""
     if result.failure is not None:
         saved = save_failure(result.failure, config.defects, args.save_failures)
+        if getattr(args, "backend", "sim") == "iree":
+            from ireebackend.fuzz import replayed_on_iree
+
+            saved, replay_args = replayed_on_iree(result.failure, saved), " --backend iree"
     if args.json:
-        print(json.dumps(summary(result, saved), indent=2))
+        print(json.dumps(summary(result, saved, replay_args), indent=2))
     else:
-        _report(out, result, saved)
+        _report(out, result, saved, replay_args)
     return EXIT_FOUND if result.failure is not None else EXIT_OK
 
 
-def _report(console: Console, result: CampaignResult, saved: Saved | None) -> None:
+def _report(console: Console, result: CampaignResult, saved: Saved | None,
+            replay_args: str = "") -> None:
     label = ", ".join(sorted(d.value for d in result.config.defects)) or "clean core"
     if result.failure is None:
         console.print(f"[green]{label}: no property failed[/green] in {result.examples} "
@@ -238,7 +245,7 @@ def _report(console: Console, result: CampaignResult, saved: Saved | None) -> No
     console.print(f"[red]{label}: {', '.join(result.failure.properties)} failed[/red] after "
                   f"{result.found_at} examples ({result.found_seconds or 0:.2f} s); shrunk "
                   f"in {result.shrink_seconds:.1f} s")
-    print_failure(console, result.failure, saved)
+    print_failure(console, result.failure, saved, replay_args)
 
 
 def fuzz_main(argv: list[str]) -> int:

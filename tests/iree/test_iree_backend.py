@@ -108,3 +108,14 @@ def test_without_iree_the_backend_exits_2_naming_the_package() -> None:
                           text=True, timeout=120)
     assert proc.returncode == 2, proc.stderr
     assert "iree-base-runtime" in proc.stderr and "Traceback" not in proc.stderr
+
+
+@pytest.mark.parametrize("argv", [
+    ["run", "examples/submit-with-wait.json", "--backend", "iree", "--defect", "lifo-ready"],
+    ["fuzz", "--backend", "iree", "--defect", "lifo-ready", "--examples", "1"],
+])
+def test_seeded_defects_do_not_apply_to_iree(argv: list[str]) -> None:
+    proc = subprocess.run([sys.executable, "-m", "model.cli", *argv], cwd=ROOT,
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2, proc.stderr
+    assert "IREE's own driver" in proc.stderr
