@@ -13,6 +13,7 @@ checker.
 
 from __future__ import annotations
 
+from hipbackend.diff import Comparison, diff_scenario
 from ireebackend.runner import DEFAULT_LIMIT_S, shared_worker
 from ireebackend.session import expressible
 from model.scenario.record import RunRecord
@@ -25,9 +26,8 @@ def _run(scenario: Scenario, seed: int) -> RunRecord:
     return shared_worker().run(scenario, seed, DEFAULT_LIMIT_S)
 
 
-def diff_iree(scenario: Scenario, seed: int = 0, sim_runs: int = 12) -> object:
+def diff_iree(scenario: Scenario, seed: int = 0, sim_runs: int = 12) -> Comparison:
     """The `hipbackend.diff.Comparison` of `scenario` on IREE and on the SimPy model."""
-    from hipbackend.diff import diff_scenario
 
     comparison = diff_scenario(expressible(scenario), "cpu", seed, run_hip=_run,
                                sim_runs=sim_runs)
