@@ -333,6 +333,9 @@ def _parser() -> argparse.ArgumentParser:
                    metavar="K", help=f"SimPy runs per scenario (default {SIM_SEEDS})")
     p.add_argument("--seed", type=int_at_least("--seed"), default=0)
     p.add_argument("--hip-runtime", choices=["cpu", "rocm"], default="cpu")
+    p.add_argument("--backend", choices=["hip", "iree"], default="hip",
+                   help="iree: compare IREE's own HIP driver (over the CPU runtime) with "
+                        "the SimPy model instead (docs/iree.md)")
     p.add_argument("--limit", type=sim_limit, default=None, metavar="S",
                    help="stop each SimPy run at S seconds of simulated time if it is not "
                         "quiescent by then; such a scenario is not compared (exit status 4 "
@@ -413,6 +416,8 @@ def diff_main(argv: list[str]) -> int:
     scenarios = [load_scenario(path) for path in args.scenarios]
     if args.observable:
         scenarios = [device_observable(s) for s in scenarios]
+    if args.backend == "iree":
+        return _diff_iree_main(args, scenarios)
     try:
         info = select_runtime(args.hip_runtime)
     except RuntimeUnavailable as error:
@@ -442,3 +447,35 @@ def diff_main(argv: list[str]) -> int:
     if any(r.failed for r in results):
         return 1
     return 4 if any(r.limit_reached_us is not None for r in results) else 0
+
+
+def _diff_iree_main(args: argparse.Namespace, scenarios: list[Scenario]) -> int:
+    """`hipsem diff --backend iree` (ireebackend.diff): IREE's driver vs the SimPy model."""
+    from ireebackend.diff import diff_iree
+    from ireebackend.runtime import IreeUnavailable, require_iree
+
+    if args.limit is not None:
+        print("hipsem diff: --limit stops SimPy runs of hipsem's core; drop it with "
+              "--backend iree", file=sys.stderr)
+        return 2
+    try:
+        require_iree()
+    except IreeUnavailable as error:
+        print(f"hipsem diff: the IREE backend is unavailable: {error}", file=sys.stderr)
+        return 2
+    if args.generated:
+        scenarios += generated_scenarios(args.generated, args.seed)
+    results = [diff_iree(s, args.seed, args.sim_runs) for s in scenarios]
+    if args.json:
+        print(json.dumps({"runtime": "IREE's HIP driver over hipsem's CPU runtime",
+                          "ok": all(r.ok for r in results),
+                          "scenarios": [r.to_json() for r in results]}, indent=2))
+    else:
+        show = output(args.plain)
+        show.print("[dim]IREE's HIP driver on hipsem's CPU runtime (a test vehicle, not a "
+                   "GPU); the 'hip' column is IREE[/dim]")
+        print_comparisons(show, results, "iree", args.full)
+        bad = [r.scenario for r in results if r.failed]
+        show.print(f"{len(results) - len(bad)}/{len(results)} scenarios agree"
+                   + (f"; failing: {', '.join(bad)}" if bad else ""), markup=False)
+    return 1 if any(r.failed for r in results) else 0
