@@ -224,7 +224,11 @@ def _inputs(w: Workload) -> tuple[dict[int, list[tuple[float, int, Service]]], l
         graph = w.graphs[p.graph]
         batch = _batch(w, p)
         rate = p.arrivals.rate_hz / 1e6  # bursts (or steps) per µs
-        law = service_of(w.kernels[graph.nodes[0].kernel])
+        kernels = sorted({n.kernel for n in graph.nodes})
+        laws = tuple(service_of(w.kernels[k]) for k in kernels)
+        weights = tuple(sum(n.kernel == k for n in graph.nodes) / len(graph.nodes)
+                        for k in kernels)
+        law = laws[0] if len(laws) == 1 else Service("mixture", parts=laws, weights=weights)
         if p.queue_offset is None and q > 1:
             split.append(p.name)
             for i in range(q):  # the mean share; the gaps are Erlang-q, not Poisson
