@@ -114,6 +114,7 @@ class ModelChoice:
     inputs: dict[int, list[tuple[float, int, Service]]] = field(default_factory=dict)
     callback: Service | None = None  # the callback stream's service law (callback mode)
     host_function_us: float = 0.0
+    enqueue_us: float = 0.0  # callback mode: launch to the host function's enqueue
 
     @property
     def applies(self) -> bool:
@@ -374,6 +375,7 @@ def _queueing_choice(w: Workload, inputs: dict[int, list[tuple[float, int, Servi
             else f"{stage} per stream") + (f", convolved over {busy} queues" if busy > 1
                                            else "")
     peak_k = max(ld.kernel_utilization for ld in loads)
+    t = w.timing
     assumptions = [
         "each queue receives its own Poisson stream of steps (fixed queue offsets), "
         "independent of the other queues'",
@@ -388,14 +390,18 @@ def _queueing_choice(w: Workload, inputs: dict[int, list[tuple[float, int, Servi
             f"then for its wait and host-callback latency in the callback stream, a second "
             f"single server (mean service {callback.mean:.1f} us, peak utilization "
             f"{peak_c:.2f} < 1) fed by the kernel stream's departures, Poisson for "
-            "exponential kernels (Burke)")
+            "exponential kernels (Burke), no earlier than the host function's enqueue "
+            f"{t.record_event_us + t.stream_wait_event_us + t.launch_host_func_us:.0f} us "
+            "after the launch (an M/G/inf phase)")
     else:
         assumptions.append("plus the measured time the completion loop takes to retire "
                            "an action after its kernel ended (an M/G/inf phase)")
     assumptions.append("acquires see the time average (PASTA); the pool's count is the "
                        "convolution of the independent queues' counts")
+    t = w.timing
     return ModelChoice(name, tuple(assumptions), (), loads, inputs, callback,
-                       w.timing.host_function_us)
+                       t.host_function_us,
+                       t.record_event_us + t.stream_wait_event_us + t.launch_host_func_us)
 
 
 # ----------------------------------------------------------------------- predictions
@@ -454,13 +460,24 @@ def _queue(choice: ModelChoice, ins: list[tuple[float, int, Service]], pool: str
     extra = [qt.poisson_pmf(rate * max(0.0, post_kernel_us))]
     if choice.callback is not None:
         body = min(1.0, choice.host_function_us / choice.callback.mean)
-        extra = [qt.thin(qt.mg1(rate, choice.callback), body)]
+        extra = [qt.thin(qt.mg1(rate, choice.callback), body),
+                 qt.poisson_pmf(rate * _enqueue_wait(choice.enqueue_us, qt.mean(average)
+                                                     / rate if rate else 0.0))]
     average, seen = qt.convolve([average, *extra]), qt.convolve([seen, *extra])
     if pool == "timepoint" and publish_lag_us > 0:
         busy = 1.0 - float(average[0])
         average = qt.thin(average, rate * publish_lag_us / busy if busy > 0 else 0.0)
         seen = qt.thin(seen, rate * publish_lag_us / busy if busy > 0 else 0.0)
     return _Queue(average, seen, rate, tuple(ins))
+
+
+def _enqueue_wait(enqueue_us: float, sojourn_us: float) -> float:
+    """E[max(0, D - T)]: how long a kernel that ends before its host function is enqueued
+    (D µs after the launch) waits for it; T ~ exponential with the stream's mean sojourn.
+    An extra M/G/inf phase before the callback stream."""
+    if sojourn_us <= 0:
+        return enqueue_us
+    return enqueue_us - sojourn_us * (1.0 - float(np.exp(-enqueue_us / sojourn_us)))
 
 
 def _batch_seen(average: Pmf, ins: list[tuple[float, int, Service]]) -> Pmf:
