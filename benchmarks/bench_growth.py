@@ -2,8 +2,9 @@
 
 Each family is run end to end in one process as `hipsem run FILE --json` runs it (parse
 the scenario file, simulate, check, build the report, encode it as JSON), at growing
-sizes; the script prints the wall time of each size and the exponent of a least-squares
-fit of log(time) against log(size) (1.0: linear). Families:
+sizes; the script prints the CPU time (process time: steady on a shared machine) and wall
+time of each size and the exponent of a least-squares fit of log(time) against log(size)
+(1.0: linear). Families:
 
   chain N     N executes on one queue, each waiting on the previous one's signal,
               submitted in reverse (every one parks first: wait before signal);
@@ -13,10 +14,8 @@ fit of log(time) against log(size) (1.0: linear). Families:
               signalling it 1..N;
   queues Q    Q queues with a 256-execute chain each (total work grows with Q).
 
-Next to every point it measures raw SimPy timeouts per second (a short burst right
-before), and fits the exponent on the time in raw-timeout units as well as in seconds,
-so that a machine whose load changes during the run still gives a fair exponent. It
-reports a 4096-hop
+Next to every point it measures raw SimPy timeouts per CPU second (a short burst right
+before) and also gives each point in raw-timeout units. It reports a 4096-hop
 chain's end-to-end cost per execute in raw SimPy timeouts (a machine-independent ratio),
 and the wall time of a 100,000-execute chain end to end (`--big`).
 
@@ -90,16 +89,18 @@ FAMILIES: dict[str, tuple[Callable[[int], Doc], list[int], list[int]]] = {
 }
 
 
-def end_to_end(doc: Doc, workdir: Path) -> tuple[float, dict[str, Any]]:
-    """Seconds for `hipsem run FILE --json` (in process): parse, run, check, report."""
+def end_to_end(doc: Doc, workdir: Path,
+               clock: Callable[[], float] = time.process_time) -> tuple[float, dict[str, Any]]:
+    """Seconds of `clock` for `hipsem run FILE --json` (in process): parse, run, check,
+    report, JSON."""
     from model.cli import run_scenario_file
 
     path = workdir / f"{doc['name']}.json"
     path.write_text(json.dumps(doc))
-    t0 = time.perf_counter()
+    t0 = clock()
     report = run_scenario_file(path, wall_limit_s=None)
     json.dumps(report, indent=2)
-    return time.perf_counter() - t0, report
+    return clock() - t0, report
 
 
 def fitted_exponent(sizes: list[int], seconds: list[float]) -> float:
@@ -134,33 +135,38 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         end_to_end(chain(200), work)  # warm-up: imports, caches
-        raw = simpy_timeouts_per_second()
-        print(f"raw SimPy timeouts/s: {raw:,.0f}")
-        print(f"  {'family':<9} {'size':>7}  {'wall s':>8}  {'us/unit':>9}  "
+        cpu = time.process_time
+        raw = simpy_timeouts_per_second(clock=cpu)
+        print(f"raw SimPy timeouts per CPU s: {raw:,.0f}")
+        print(f"  {'family':<9} {'size':>7}  {'cpu s':>8}  {'wall s':>8}  {'cpu us/unit':>11}  "
               f"{'raw timeouts/unit':>17}")
         for name in args.families.split(","):
             make, full, quick = FAMILIES[name]
             sizes = quick if args.quick else full
-            seconds, units = [], []
+            seconds, walls = [], []
             for size in sizes:
-                rate = simpy_timeouts_per_second()
+                rate = simpy_timeouts_per_second(clock=cpu)
+                w0 = time.perf_counter()
                 t, report = end_to_end(make(size), work)
+                wall = time.perf_counter() - w0
                 assert report["ok"], (name, size, report.get("violations"))
                 seconds.append(t)
-                units.append(t * rate)
-                print(f"  {name:<9} {size:>7}  {t:8.3f}  {t / size * 1e6:9.1f}  "
+                walls.append(wall)
+                print(f"  {name:<9} {size:>7}  {t:8.3f}  {wall:8.3f}  {t / size * 1e6:11.1f}  "
                       f"{t * rate / size:17.1f}", flush=True)
-            print(f"{name:<9} fitted exponent {fitted_exponent(sizes, seconds):.2f} (wall), "
-                  f"{fitted_exponent(sizes, units):.2f} (raw-timeout units); sizes "
+            print(f"{name:<9} fitted exponent {fitted_exponent(sizes, seconds):.2f} (cpu), "
+                  f"{fitted_exponent(sizes, walls):.2f} (wall); sizes "
                   f"{sizes[0]}..{sizes[-1]}", flush=True)
         hops = 1024 if args.quick else 4096
-        rate = simpy_timeouts_per_second()
+        rate = simpy_timeouts_per_second(clock=cpu)
         t, _ = end_to_end(chain(hops), work)
-        print(f"{hops}-hop chain end to end: {t / hops * 1e6:.1f} us per execute = "
+        print(f"{hops}-hop chain end to end: {t / hops * 1e6:.1f} cpu us per execute = "
               f"{t / hops * rate:.1f} raw SimPy timeouts per execute")
         if args.big:
+            w0 = time.perf_counter()
             t, _ = end_to_end(chain(args.big), work)
-            print(f"{args.big}-execute chain end to end: {t:.1f} s")
+            print(f"{args.big}-execute chain end to end: {t:.1f} s cpu, "
+                  f"{time.perf_counter() - w0:.1f} s wall")
 
 
 if __name__ == "__main__":

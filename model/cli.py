@@ -68,7 +68,8 @@ def limit_message(command: str, limit_us: float, what: str = "the run") -> str:
 def _run_parser() -> argparse.ArgumentParser:
     p = _Parser(prog="hipsem run", description="Run one scenario file, check it and report.")
     p.add_argument("scenario", help="scenario file (hipsem/scenario-1 JSON)")
-    p.add_argument("--backend", choices=["sim", "hip"], default="sim")
+    p.add_argument("--backend", choices=["sim", "hip", "iree"], default="sim",
+                   help="iree: IREE's own HIP driver over the CPU runtime (docs/iree.md)")
     p.add_argument("--hip-runtime", choices=["cpu", "rocm", "cuda"], default=None,
                    help="with --backend hip: the HIP runtime (default cpu: the bundled CPU "
                         "test vehicle; rocm: a real ROCm install; cuda: an NVIDIA GPU "
@@ -103,7 +104,7 @@ def _run_args(argv: list[str]) -> argparse.Namespace:
                          "SimPy model, which has no HIP runtime)")
     if args.wall_limit is not None and args.backend != "sim":
         raise UsageError("hipsem run: --wall-limit applies to the SimPy backend only; "
-                         "drop it with --backend hip")
+                         f"drop it with --backend {args.backend}")
     if args.timing is not None and args.backend != "sim":
         raise UsageError("hipsem run: --timing applies to the SimPy backend (--backend "
                          f"sim), not --backend {args.backend}")
@@ -168,8 +169,11 @@ def run_and_report(path: Path, backend: str = "sim", seed: int | None = None,
 
     limit_us = None if limit_s is None else limit_s * 1e6
     with collect_rarely():
-        record = _backend(backend)(scenario, seed, defects, hip_runtime, wall_limit_s or None,
-                                   limit_us)
+        if backend == "iree":  # judged against the scenario as IREE runs it (docs/iree.md)
+            scenario, record = _run_iree(scenario, seed, defects)
+        else:
+            record = _backend(backend)(scenario, seed, defects, hip_runtime,
+                                       wall_limit_s or None, limit_us)
         limited = record.limit_reached_us is not None
         violations = [] if limited else check(scenario, record)
         command = replay_command(str(path), seed, [d.value for d in defects], backend,
@@ -198,6 +202,17 @@ def _run_hip(scenario: Any, seed: int, defects: Sequence[Defect], runtime: str,
     from hipbackend.runner import run_hip
 
     return run_hip(scenario, seed, defects, runtime=runtime)
+
+
+def _run_iree(scenario: Any, seed: int, defects: Sequence[Defect]) -> tuple[Any, Any]:
+    from ireebackend.runner import run_iree
+    from model.core.status import InvalidArgumentError
+
+    if defects:
+        raise InvalidArgumentError(
+            f"--defect {defects[0].value}: seeded defects switch hipsem's core; --backend "
+            "iree runs IREE's own driver, which has none")
+    return run_iree(scenario, seed)
 
 
 def _backend(name: str) -> Callable[
@@ -243,6 +258,9 @@ def _print_run(show: Any, args: argparse.Namespace, report: dict[str, Any]) -> i
         if args.backend == "hip" and args.hip_runtime == "cpu":
             show.print("note: the HIP backend ran over hipsem's CPU runtime, a test vehicle "
                        "(not a GPU); --hip-runtime rocm uses a real ROCm install")
+        if args.backend == "iree":
+            show.print("note: IREE's HIP driver ran over hipsem's CPU runtime, a test "
+                       "vehicle (not a GPU); docs/iree.md has the mapping and its limits")
     return EXIT_OK if report["ok"] else EXIT_VIOLATIONS
 
 

@@ -37,6 +37,7 @@ from rich.table import Table
 
 from model.argtypes import defect, int_at_least, sim_limit, timing_file
 from model.core.defects import DESCRIPTIONS, Defect
+from model.core.status import HipsemError
 from model.fuzz.campaign import CampaignConfig, CampaignResult, Failure, run_campaign
 from model.fuzz.campaign import Progress as CampaignProgress
 from model.fuzz.replay import (
@@ -97,6 +98,9 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--faults", action="store_true",
                    help="draw fault plans: failing device calls and work, a lost device "
                    "(docs/faults.md; default: no faults)")
+    p.add_argument("--backend", choices=["sim", "iree"], default="sim",
+                   help="iree: run the cases on IREE's own HIP driver over the CPU runtime "
+                        "(docs/iree.md)")
     p.add_argument("--database", action="store_true",
                    help="replay and keep failures in .hypothesis/fuzz (not exact by --seed)")
     return p
@@ -143,7 +147,7 @@ def failure_table(failure: Failure) -> Table:
 
 
 def print_failure(show: Output, failure: Failure, saved: Saved | None,
-                  document: str | None = None) -> None:
+                  document: str | None = None, replay_args: str = "") -> None:
     """The shrunk scenario, its violations, and where it was saved; `document` (the
     counterexample file's text) is printed in full when it could not be saved."""
     show.table(failure_table(failure))
@@ -153,7 +157,7 @@ def print_failure(show: Output, failure: Failure, saved: Saved | None,
     if saved is not None:
         note = "" if saved.replays else " [yellow](replay differs!)[/yellow]"
         file = escape(str(saved.scenario_file))
-        show.print(f"saved: {file} (replay: {escape(replay_line(saved))}){note}")
+        show.print(f"saved: {file} (replay: {escape(replay_line(saved, replay_args))}){note}")
         show.print(f"trace: {escape(str(saved.trace_file))}", markup=False)
     elif document is not None:
         show.print("the counterexample (save it as FILE.json; replay: hipsem run FILE.json):",
@@ -161,9 +165,9 @@ def print_failure(show: Output, failure: Failure, saved: Saved | None,
         show.print(document.rstrip("\n"), markup=False)
 
 
-def replay_line(saved: Saved) -> str:
-    """The command that replays a saved counterexample."""
-    return f"hipsem run {shlex.quote(str(saved.scenario_file))}"
+def replay_line(saved: Saved, replay_args: str = "") -> str:
+    """The command that replays a saved counterexample (`replay_args`: e.g. a backend)."""
+    return f"hipsem run {shlex.quote(str(saved.scenario_file))}{replay_args}"
 
 
 def _progress_hook(progress: Progress, examples: int) -> Callable[[CampaignProgress], None]:
@@ -188,7 +192,7 @@ def _live(console: Console, config: CampaignConfig) -> CampaignResult:
 
 
 def summary(result: CampaignResult, saved: Saved | None,
-            save_error: str | None = None) -> dict[str, Any]:
+            save_error: str | None = None, replay_args: str = "") -> dict[str, Any]:
     """The --json object; each failure carries the counterexample document itself
     (`scenario`), so nothing is lost when it could not be saved (`save_error` says why)."""
     failures = []
@@ -200,7 +204,7 @@ def summary(result: CampaignResult, saved: Saved | None,
                 "scenario_file": str(saved.scenario_file) if saved else None,
                 "trace_file": str(saved.trace_file) if saved else None,
                 "replays": saved.replays if saved else None,
-                "replay": replay_line(saved) if saved else None,
+                "replay": replay_line(saved, replay_args) if saved else None,
                 "save_error": save_error,
                 "size": result.failure.size,
                 "seed": result.failure.seed,
@@ -265,10 +269,28 @@ def config_from(args: argparse.Namespace) -> CampaignConfig:
     )
 
 
+def _iree_config(args: argparse.Namespace, config: CampaignConfig) -> CampaignConfig:
+    """`--backend iree` (ireebackend.fuzz); UsageError/IreeUnavailable (exit 2)."""
+    from ireebackend.fuzz import iree_config
+    from ireebackend.runtime import require_iree
+
+    for given, name in ((config.defects, "--defect"), (args.faults, "--faults"),
+                        (args.limit is not None, "--limit")):
+        if given:
+            raise UsageError(f"hipsem fuzz: error: {name} applies to hipsem's core and the "
+                             "SimPy model; --backend iree runs IREE's own driver")
+    require_iree()
+    return iree_config(config)
+
+
 def fuzz(args: argparse.Namespace, show: Output) -> int:
     config = config_from(args)
+    iree = getattr(args, "backend", "sim") == "iree"
+    if iree:
+        config = _iree_config(args, config)
     result = run_campaign(config) if args.json else _live(show.err, config)
     saved, save_error, document = None, None, None
+    replay_args = " --backend iree" if iree else ""
     if result.failure is not None:
         try:
             saved = save_failure(result.failure, config.defects, args.save_failures)
@@ -276,17 +298,22 @@ def fuzz(args: argparse.Namespace, show: Output) -> int:
             save_error = (f"--save-failures {args.save_failures}: cannot save the "
                           f"counterexample: {error.strerror or error}")
             document = counterexample_json(counterexample(result.failure, config.defects))
+        if iree and saved is not None:
+            from ireebackend.fuzz import replayed_on_iree
+
+            saved = replayed_on_iree(result.failure, saved)
     if args.json:
-        print(json.dumps(summary(result, saved, save_error), indent=2, ensure_ascii=False))
+        print(json.dumps(summary(result, saved, save_error, replay_args), indent=2,
+                         ensure_ascii=False))
     else:
-        _report(show, result, saved, document)
+        _report(show, result, saved, document, replay_args)
     if save_error is not None:
         show.note(f"hipsem fuzz: error: {save_error}")
     return EXIT_FOUND if result.failure is not None else EXIT_OK
 
 
 def _report(show: Output, result: CampaignResult, saved: Saved | None,
-            document: str | None = None) -> None:
+            document: str | None = None, replay_args: str = "") -> None:
     label = ", ".join(sorted(d.value for d in result.config.defects)) or "clean core"
     if result.limited:
         limit = (result.config.limit_us or 0) / 1e6
@@ -299,7 +326,7 @@ def _report(show: Output, result: CampaignResult, saved: Saved | None,
     show.print(f"[red]{label}: {', '.join(result.failure.properties)} failed[/red] after "
                f"{result.found_at} examples ({result.found_seconds or 0:.2f} s); shrunk "
                f"in {result.shrink_seconds:.1f} s")
-    print_failure(show, result.failure, saved, document)
+    print_failure(show, result.failure, saved, document, replay_args)
 
 
 # Campaign options that --list-defects would silently ignore.
@@ -341,7 +368,14 @@ def fuzz_main(argv: list[str]) -> int:
     if args.list_defects:
         list_defects(show, args.json)
         return EXIT_OK
-    return fuzz(args, show)
+    try:
+        return fuzz(args, show)
+    except UsageError as error:  # --backend iree with options it has no use for
+        print(str(error), file=sys.stderr)
+        return EXIT_USAGE
+    except HipsemError as error:  # --backend iree without IREE (UNAVAILABLE)
+        print(f"hipsem fuzz: error: {error}", file=sys.stderr)
+        return EXIT_USAGE
 
 
 def demo_fuzz(console: Console | Output, examples: int = 300,

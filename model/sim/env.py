@@ -13,7 +13,9 @@ event-id step that scheduling the timeout would, and sets the clock to the same 
 without an event. A host thread whose next device call ends before anything else happens
 (the set-up filling the event pool, a worker issuing while the device is busy, a teardown
 draining the pool) pays no SimPy event for it. An event at exactly `now + delay` (a tie,
-broken by the draw) or earlier (an urgent wake-up at `now`) keeps the timeout.
+broken by the draw) or earlier (an urgent wake-up at `now`) keeps the timeout, and so does
+any step whose event has more than one callback (a device marker waited on by several
+streams, say): the callbacks after the running one must still run at `now`.
 
 Invariant: the event queue holds `(time, priority, key, event)` tuples — the 4-tuple
 shape that `simpy.Environment.step` unpacks — where `key = draw << 64 | eid` is a unique
@@ -38,6 +40,7 @@ class SeededEnvironment(simpy.Environment):
         self.seed = seed
         self.rng = random.Random(seed)
         self.horizon = math.inf  # fast_forward never passes it (the run's explicit limit)
+        self._shared_step = False  # the event being processed has several callbacks
 
     def schedule(
         self,
@@ -49,11 +52,18 @@ class SeededEnvironment(simpy.Environment):
         key = self.rng.getrandbits(32) << 64 | next(self._eid)
         heappush(self._queue, (self._now + delay, priority, key, event))
 
+    def step(self) -> None:
+        """`simpy.Environment.step`, noting whether the event has several callbacks."""
+        queue = self._queue
+        self._shared_step = bool(queue) and len(queue[0][3].callbacks or ()) > 1
+        super().step()
+
     def fast_forward(self, delay: float) -> bool:
         """Advance the clock by `delay` as a timeout would, if nothing else is scheduled
         and the time stays within `horizon` (then True; see the module docstring)."""
         at = self._now + delay
-        if (self._queue and self._queue[0][0] <= at) or at > self.horizon:
+        if (self._queue and self._queue[0][0] <= at) or at > self.horizon \
+                or self._shared_step:
             return False
         self.rng.getrandbits(32)  # the tie-break draw the timeout's schedule would make
         next(self._eid)
