@@ -206,7 +206,7 @@ class _TaskSide:
 
         with contextlib.suppress(Exception):  # a lost scheduler: keep going
             if self._event is None:
-                self._event = Event(f"hipsem-stop-{self.run_id}", client=get_client())
+                self._event = Event(f"hipsem-stop-{self.run_id}", client=get_client())  # type: ignore[no-untyped-call]
             self._stopped = bool(self._event.is_set())
         return self._stopped
 

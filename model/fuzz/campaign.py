@@ -34,6 +34,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from typing import Any
 
 from hypothesis import HealthCheck, Phase, Verbosity, given, settings
 from hypothesis import seed as hypothesis_seed
@@ -265,7 +266,7 @@ def run_campaign(config: CampaignConfig, hook: ProgressHook | None = None) -> Ca
 
 _constants_lock = threading.Lock()
 _constants_users = 0
-_constants_saved: list[Callable[[], object]] = []
+_constants_saved: list[Any] = []
 
 
 @contextlib.contextmanager
