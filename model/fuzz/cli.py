@@ -1,6 +1,7 @@
 """`hipsem fuzz`: a property campaign on the SimPy backend, with a live progress display.
 
     hipsem fuzz [--examples N] [--seed S] [--defect NAME]... [--save-failures DIR] [--json]
+                [--workers N | --scheduler ADDRESS] [--shard-size K]
     hipsem fuzz --list-defects
 
 Generates wait-before-signal scenarios (`model.strategies`), runs each on the SimPy
@@ -14,8 +15,16 @@ Chrome trace next to it. `--json` prints one summary object instead:
 A run that raises (the core, the device or the platform) is a failure of property
 `crash`, found, shrunk, saved and replayed like any other (model/fuzz/campaign.py).
 
-Exit codes: 0 nothing found, 1 a property failed (`crash` included), 2 bad arguments
-(stderr says why); an internal error of hipsem itself propagates to `hipsem` (exit 3).
+The campaign is cut into shards of `--shard-size` examples (model/fuzz/shards.py), run
+in this process, on `--workers N` local Dask worker processes or on the Dask cluster of
+`--scheduler ADDRESS` (model/fuzz/distributed.py): the same seed, examples and shard size
+give the same findings in every case. Each shard stops at its first failure; every
+distinct finding is printed and saved once, here. Ctrl-C stops every shard, prints and
+saves what was found so far and exits 130.
+
+Exit codes: 0 nothing found, 1 a property failed (`crash` included), 2 bad arguments or
+an unusable cluster (stderr says why), 130 interrupted; an internal error of hipsem
+itself propagates to `hipsem` (exit 3).
 This module and `demo_fuzz` are the only ones in model.fuzz that print.
 """
 
@@ -38,9 +47,10 @@ from model.core.defects import DESCRIPTIONS, Defect
 from model.fuzz.campaign import CampaignConfig, CampaignResult, Failure, run_campaign
 from model.fuzz.campaign import Progress as CampaignProgress
 from model.fuzz.replay import REPLAY_HAS_TIMING, Saved, save_failure
+from model.fuzz.shards import SHARD_SIZE, LiveCounts, ShardedResult, plan_shards, run_local
 from model.scenario.types import Execute, Fail, Op, Query, Signal, Sleep, Wait
 
-EXIT_OK, EXIT_FOUND, EXIT_USAGE = 0, 1, 2
+EXIT_OK, EXIT_FOUND, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 DEFAULT_DIR = Path("hipsem-failures")
 
 
@@ -74,6 +84,15 @@ def parser() -> argparse.ArgumentParser:
                    help="time allowed for shrinking a failure (default 20)")
     p.add_argument("--database", action="store_true",
                    help="replay and keep failures in .hypothesis/fuzz (not exact by --seed)")
+    where = p.add_mutually_exclusive_group()
+    where.add_argument("--workers", type=int_at_least("--workers", 1), metavar="N",
+                       help="run the shards on N local Dask worker processes")
+    where.add_argument("--scheduler", metavar="ADDRESS",
+                       help="run the shards on a Dask cluster, e.g. tcp://host:8786 "
+                            "(docs/distributed.md)")
+    p.add_argument("--shard-size", type=int_at_least("--shard-size", 1), default=SHARD_SIZE,
+                   metavar="K", help=f"examples per shard, the unit of work (default "
+                   f"{SHARD_SIZE}); findings depend on it, not on where shards run")
     return p
 
 
@@ -201,15 +220,118 @@ def config_from(args: argparse.Namespace) -> CampaignConfig:
 
 def fuzz(args: argparse.Namespace, out: Console, err: Console) -> int:
     config = config_from(args)
-    result = run_campaign(config) if args.json else _live(err, config)
-    saved = None
-    if result.failure is not None:
-        saved = save_failure(result.failure, config.defects, args.save_failures)
+    try:
+        result = _sharded(args, config, None if args.json else err)
+    except _ClusterUnusable as error:
+        print(f"hipsem fuzz: error: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    saved = [save_failure(f.failure, config.defects, args.save_failures)
+             for f in result.findings]
     if args.json:
-        print(json.dumps(summary(result, saved), indent=2))
+        print(json.dumps(sharded_summary(result, saved), indent=2))
     else:
-        _report(out, result, saved)
-    return EXIT_FOUND if result.failure is not None else EXIT_OK
+        _report_sharded(out, result, saved)
+    if result.interrupted:
+        return EXIT_INTERRUPTED
+    return EXIT_FOUND if result.findings else EXIT_OK
+
+
+class _ClusterUnusable(Exception):
+    """--workers/--scheduler cannot be used (exit 2)."""
+
+
+def _sharded(args: argparse.Namespace, config: CampaignConfig,
+             err: Console | None) -> ShardedResult:
+    """Run the campaign's shards here or on Dask, with one aggregated progress bar."""
+    shards = plan_shards(args.examples, args.seed, args.shard_size)
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+               TimeElapsedColumn())
+    with Progress(*columns, console=err, transient=True, disable=err is None) as progress:
+        task = progress.add_task("searching", total=args.examples)
+
+        def show(counts: LiveCounts) -> None:
+            found = f", {counts.findings} shard(s) found a failure" if counts.findings else ""
+            progress.update(task, completed=counts.covered, description=f"searching{found}")
+
+        if args.workers is None and args.scheduler is None:
+            return run_local(config, shards, show, args.shard_size)
+        from model.distributed import ClusterError, connected
+        from model.fuzz.distributed import run_distributed
+
+        database = None
+        if config.database is not None:
+            database = str(Path(getattr(config.database, "path", ".hypothesis")).resolve())
+        try:
+            with connected(args.workers, args.scheduler) as cluster:
+                return run_distributed(cluster, config, shards, args.shard_size, database,
+                                       show)
+        except ClusterError as error:
+            raise _ClusterUnusable(str(error)) from error
+
+
+def sharded_summary(result: ShardedResult, saved: list[Saved]) -> dict[str, Any]:
+    """The --json object of a sharded campaign (`summary`'s keys, and where it ran)."""
+    failures = []
+    for finding, where in zip(result.findings, saved, strict=True):
+        failure = finding.failure
+        for prop in failure.properties:
+            failures.append({
+                "property": prop,
+                "scenario_file": str(where.scenario_file),
+                "trace_file": str(where.trace_file),
+                "replays": where.replays,
+                "replay": f"hipsem run {shlex.quote(str(where.scenario_file))}",
+                "size": failure.size,
+                "seed": failure.seed,
+                "fingerprint": finding.fingerprint,
+                "shard": finding.shard,
+                "found_by_shards": list(finding.shards),
+                "minimized": finding.minimized,
+                "messages": [v.message for v in failure.violations if v.property == prop],
+            })
+    return {
+        "examples": result.examples, "shrinks": result.shrinks,
+        "seconds": round(result.seconds, 3), "seed": result.config.seed,
+        "defects": sorted(d.value for d in result.config.defects),
+        "found_at": result.found_at,
+        "seconds_to_find": None if result.seconds_to_find is None
+        else round(result.seconds_to_find, 3),
+        "shards": result.shards, "shard_size": result.shard_size,
+        "shards_complete": result.complete_shards, "workers": result.workers,
+        "interrupted": result.interrupted,
+        "repeated_examples": result.repeated_examples,
+        "retried_shards": result.retried_shards,
+        "failures": failures,
+    }
+
+
+def _report_sharded(console: Console, result: ShardedResult, saved: list[Saved]) -> None:
+    label = ", ".join(sorted(d.value for d in result.config.defects)) or "clean core"
+    where = (f"{result.shards} shard(s) of {result.shard_size}"
+             + ("" if result.workers == "this process" else f" on {result.workers}"))
+    lost = (f"; {result.retried_shards} shard(s) re-run after a lost worker "
+            f"({result.repeated_examples} examples repeated)" if result.retried_shards else "")
+    if result.interrupted:
+        console.print(f"[yellow]interrupted[/yellow]: {result.examples} examples run, "
+                      f"{result.complete_shards} of {result.shards} shard(s) complete, "
+                      f"{len(result.findings)} finding(s) so far ({result.seconds:.1f} s)"
+                      f"{lost}")
+    elif not result.findings:
+        console.print(f"[green]{label}: no property failed[/green] in {result.examples} "
+                      f"examples ({where}, {result.seconds:.1f} s){lost}")
+        return
+    if result.findings and not result.interrupted:
+        props = ", ".join(dict.fromkeys(p for f in result.findings
+                                        for p in f.failure.properties))
+        console.print(f"[red]{label}: {props} failed[/red]: {len(result.findings)} distinct "
+                      f"finding(s) in {result.examples} examples ({where}, "
+                      f"{result.seconds:.1f} s); first after {result.found_at} examples{lost}")
+    for finding, where_saved in zip(result.findings, saved, strict=True):
+        note = "" if finding.minimized else " (stopped before minimizing)"
+        others = len(finding.shards) - 1
+        also = f", also {others} other(s)" if others else ""
+        console.print(f"finding {finding.fingerprint} (shard {finding.shard}{also}){note}")
+        print_failure(console, finding.failure, where_saved)
 
 
 def _report(console: Console, result: CampaignResult, saved: Saved | None) -> None:
@@ -257,4 +379,4 @@ def demo_fuzz(console: Console, examples: int = 300, defect: Defect = Defect.LIF
     _report(console, result, saved)
 
 
-__all__ = ["demo_fuzz", "fuzz_main", "parser", "summary"]
+__all__ = ["demo_fuzz", "fuzz_main", "parser", "sharded_summary", "summary"]
