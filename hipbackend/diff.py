@@ -20,8 +20,12 @@ the CPU runtime) and scales timeouts and sleeps with it, so that a consumer that
 really wait on the device starts visibly before its producer ended. `--generated N`
 scenarios are always stretched; scenario files only with `--observable`.
 
+`--workers N` / `--scheduler ADDRESS` compare the scenarios as Dask tasks
+(`hipbackend.distributed_diff`); the outcome is the same.
+
 Exit codes: 0 all agree and no run has a violation; 1 a disagreement or a violation; 2
-invalid input or no usable HIP runtime (the message says what is missing).
+invalid input, no usable HIP runtime (the message says what is missing) or an unusable
+cluster; 130 interrupted (the comparisons finished so far are printed).
 """
 
 from __future__ import annotations
@@ -281,6 +285,11 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int_at_least("--seed"), default=0)
     p.add_argument("--hip-runtime", choices=["cpu", "rocm"], default="cpu")
     p.add_argument("--json", action="store_true")
+    where = p.add_mutually_exclusive_group()
+    where.add_argument("--workers", type=int_at_least("--workers", 1), metavar="N",
+                       help="compare the scenarios on N local Dask worker processes")
+    where.add_argument("--scheduler", metavar="ADDRESS",
+                       help="compare them on a Dask cluster, e.g. tcp://host:8786")
     return p
 
 
@@ -315,8 +324,24 @@ def diff_main(argv: list[str]) -> int:
         return 2
     if args.generated:
         scenarios += generated_scenarios(args.generated, args.seed)
-    results = [diff_scenario(s, args.hip_runtime, args.seed, sim_runs=args.sim_runs)
-               for s in scenarios]
+    interrupted = False
+    if args.workers is None and args.scheduler is None:
+        results = [diff_scenario(s, args.hip_runtime, args.seed, sim_runs=args.sim_runs)
+                   for s in scenarios]
+    else:
+        from hipbackend.distributed_diff import diff_on_dask
+        from model.distributed import ClusterError
+
+        try:
+            done = diff_on_dask(scenarios, args.hip_runtime, args.seed, args.sim_runs,
+                                args.workers, args.scheduler)
+        except ClusterError as error:
+            print(f"hipsem diff: error: {error}", file=sys.stderr)
+            return 2
+        results, interrupted = done.comparisons, done.interrupted
+        if interrupted:
+            print(f"hipsem diff: interrupted: {len(results)} of {len(scenarios)} scenarios "
+                  "compared", file=sys.stderr)
     if args.json:
         print(json.dumps({"runtime": info.description, "ok": all(r.ok for r in results),
                           "scenarios": [r.to_json() for r in results]}, indent=2))
@@ -330,4 +355,6 @@ def diff_main(argv: list[str]) -> int:
         bad = [r.scenario for r in results if not r.ok]
         console.print(f"{len(results) - len(bad)}/{len(results)} scenarios agree"
                       + (f"; failing: {', '.join(bad)}" if bad else ""))
+    if interrupted:
+        return 130
     return 0 if all(r.ok for r in results) else 1
