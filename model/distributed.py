@@ -11,6 +11,8 @@ every result by index, whatever the order they finished in:
   * `stop()` (inside the task) answers True once the client asked every task to stop
     (Ctrl-C); a cooperative task then returns what it has so far, which the client keeps;
     tasks not yet started are cancelled. Checked at most every `STOP_POLL_S`;
+  * at most `_Window` tasks are submitted at a time (twice the cluster's threads), the
+    rest as those finish;
   * a worker that dies has its tasks re-run elsewhere by the scheduler (Dask retries a
     task up to `distributed.scheduler.allowed-failures` lost workers). Each try has its
     own `attempt` id, so progress of a lost try is told apart (and counted as repeated).
@@ -149,7 +151,7 @@ def connect(workers: int | None = None, scheduler: str | None = None,
         with _sigint_ignored():
             local = distributed.LocalCluster(
                 n_workers=workers, threads_per_worker=1, processes=True,
-                dashboard_address=None, silence_logs=logging.CRITICAL,
+                dashboard_address=":0", silence_logs=logging.CRITICAL,
                 host="127.0.0.1")
     except (OSError, TimeoutError, RuntimeError) as error:
         raise ClusterError(f"--workers {workers}: cannot start a local Dask cluster "
@@ -214,6 +216,7 @@ class _TaskSide:
 def _entry(fn: Callable[..., Any], run_id: str, index: int,
            args: tuple[Any, ...]) -> tuple[str, Any]:
     side = _TaskSide(run_id, index, uuid.uuid4().hex)
+    side.report(0)  # this try started: a retry after a lost worker is told apart
     result = fn(*args, stop=side.stop, report=side.report, attempt=side.attempt)
     side._last_report = 0.0
     return side.attempt, result
@@ -251,8 +254,7 @@ def run_tasks(cluster: Cluster, fn: Callable[..., Any], args: Sequence[tuple[Any
 
     client.subscribe_topic(topic, handler)
     stop_event = distributed.Event(f"hipsem-stop-{run_id}", client=client)
-    futures = {client.submit(_entry, fn, run_id, i, tuple(a), key=f"hipsem-{run_id}-{i}",
-                             pure=False): i for i, a in enumerate(args)}
+    futures: dict[Any, int] = {}
     outcome = TaskOutcome()
 
     def drain_reports() -> None:
@@ -273,13 +275,31 @@ def run_tasks(cluster: Cluster, fn: Callable[..., Any], args: Sequence[tuple[Any
             on_result(index, result)
         future.release()
 
-    pending = set(futures)
+    pending: set[Any] = set()
+    n, submitted = len(args), 0
+    window = _Window(client)
+
+    def submit_more() -> None:
+        nonlocal submitted
+        room = min(window.size() - len(pending), n - submitted)
+        if room <= 0:
+            return
+        batch = range(submitted, submitted + room)
+        new = client.map(_entry, [fn] * room, [run_id] * room, list(batch),
+                         [tuple(args[i]) for i in batch],
+                         key=[f"hipsem-{run_id}-{i}" for i in batch], pure=False)
+        futures.update(zip(new, batch, strict=True))
+        pending.update(new)
+        submitted += room
+
     try:
+        submit_more()
         while pending:
             done = [f for f in pending if f.done()]
             for f in done:
                 pending.discard(f)
                 collect(f)
+            submit_more()
             drain_reports()
             if on_tick is not None:
                 on_tick()
@@ -301,14 +321,15 @@ def _stop_all(stop_event: Any, pending: set[Any], collect: Callable[[Any], None]
     with contextlib.suppress(Exception):
         stop_event.set()
     waiting = [f for f in pending if f.status == "pending"]
-    # tasks that have not started would run to their end: cancel them now (a running
-    # one cannot be cancelled, it returns its partial result instead)
+    # tasks no worker holds yet: cancel them now (a worker's task hands back its partial
+    # result instead: a cooperative one stops at its next check)
     started = _running(stop_event, waiting)
-    for f in waiting:
-        if f.key not in started:
-            f.cancel()
-            pending.discard(f)
-            outcome.cancelled += 1
+    unstarted = [f for f in waiting if f.key not in started]
+    with contextlib.suppress(Exception):
+        stop_event.client.cancel(unstarted)
+    for f in unstarted:
+        pending.discard(f)
+        outcome.cancelled += 1
     deadline = time.monotonic() + grace_s
     while pending and time.monotonic() < deadline:
         for f in [f for f in pending if f.done()]:
@@ -318,9 +339,28 @@ def _stop_all(stop_event: Any, pending: set[Any], collect: Callable[[Any], None]
             else:
                 outcome.cancelled += 1
         time.sleep(POLL_S)
-    for f in pending:
-        f.cancel()
-        outcome.cancelled += 1
+    with contextlib.suppress(Exception):
+        stop_event.client.cancel(list(pending))
+    outcome.cancelled += len(pending)
+
+
+class _Window:
+    """How many tasks to keep submitted: twice the cluster's threads (refreshed every
+    second; workers may join or leave), so that a long campaign's shards are not all
+    queued at once, new workers get work, and Ctrl-C has few tasks to cancel."""
+
+    def __init__(self, client: Any) -> None:
+        self.client = client
+        self._size = 0
+        self._at = -1e9
+
+    def size(self) -> int:
+        now = time.monotonic()
+        if now - self._at > 1.0:
+            self._at = now
+            with contextlib.suppress(Exception):
+                self._size = 2 * sum(self.client.nthreads().values()) + 2
+        return max(self._size, 2)
 
 
 def _running(stop_event: Any, futures: Sequence[Any]) -> set[str]:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import time
+import warnings
 from collections.abc import Callable, Sequence
 
 from model.fuzz.campaign import CampaignConfig
@@ -31,6 +32,9 @@ from model.fuzz.shards import (
 def shard_task(config: CampaignConfig, shard: Shard, database: str | None, *,
                stop: Stop, report: Report, attempt: str) -> ShardResult:
     """One shard on a worker (`database`: a directory for a shared example database)."""
+    # A search stopped by Ctrl-C unwinds through Hypothesis' PRNG guard, which then warns
+    # that the strategy used `random`: noise on the worker's stderr, not a finding.
+    warnings.filterwarnings("ignore", message="Do not use the `random` module")
     if database is not None:
         from hypothesis.database import DirectoryBasedExampleDatabase
 
