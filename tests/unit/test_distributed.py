@@ -282,22 +282,23 @@ def test_fuzz_and_plan_on_a_dask_scheduler_survive_a_killed_worker(
     assert _without_times(json.loads(there.stdout)) == _without_times(json.loads(here.stdout))
 
 
-def _busy_worker(client: object, for_s: float = 0.3) -> str | None:
-    """A worker that has been running the same shard for `for_s` (so it has reported its
-    progress), while the other one works too."""
+def _busy_worker(client: object, for_s: float = 0.5) -> str | None:
+    """A worker that has been executing the same shard for `for_s` (so its start reached
+    the client), while the other one executes one too."""
     seen: dict[tuple[str, str], float] = {}
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         now = time.monotonic()
-        processing = client.processing()  # type: ignore[attr-defined]
-        busy = {w: [str(k) for k in keys if str(k).startswith("hipsem-")]
-                for w, keys in processing.items()}
+        executing = client.run(  # type: ignore[attr-defined]
+            lambda dask_worker: [str(t.key) for t in dask_worker.state.executing])
+        busy = {w: [k for k in keys if k.startswith("hipsem-")]
+                for w, keys in executing.items()}
         for w, keys in busy.items():
             for k in keys:
                 seen.setdefault((w, k), now)
-        if all(busy.values()) and len(busy) == 2:
+        if len(busy) == 2 and all(busy.values()):
             for w, keys in busy.items():
-                if keys and now - seen[(w, keys[0])] >= for_s:
+                if now - seen[(w, keys[0])] >= for_s:
                     return w
         time.sleep(0.05)
     return None
