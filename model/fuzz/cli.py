@@ -225,8 +225,7 @@ def fuzz(args: argparse.Namespace, out: Console, err: Console) -> int:
     except _ClusterUnusable as error:
         print(f"hipsem fuzz: error: {error}", file=sys.stderr)
         return EXIT_USAGE
-    saved = [save_failure(f.failure, config.defects, args.save_failures)
-             for f in result.findings]
+    saved = [_save(f.failure, config.defects, args.save_failures) for f in result.findings]
     if args.json:
         print(json.dumps(sharded_summary(result, saved), indent=2))
     else:
@@ -234,6 +233,16 @@ def fuzz(args: argparse.Namespace, out: Console, err: Console) -> int:
     if result.interrupted:
         return EXIT_INTERRUPTED
     return EXIT_FOUND if result.findings else EXIT_OK
+
+
+def _save(failure: Failure, defects: frozenset[Defect], directory: Path) -> Saved | None:
+    """Save one finding; if it cannot be written, say so and keep it (it is printed)."""
+    try:
+        return save_failure(failure, defects, directory)
+    except OSError as error:
+        print(f"hipsem fuzz: error: cannot save a counterexample under {directory}: {error}"
+              " (printed below instead)", file=sys.stderr)
+        return None
 
 
 class _ClusterUnusable(Exception):
@@ -269,7 +278,7 @@ def _sharded(args: argparse.Namespace, config: CampaignConfig,
             raise _ClusterUnusable(str(error)) from error
 
 
-def sharded_summary(result: ShardedResult, saved: list[Saved]) -> dict[str, Any]:
+def sharded_summary(result: ShardedResult, saved: list[Saved | None]) -> dict[str, Any]:
     """The --json object of a sharded campaign (`summary`'s keys, and where it ran)."""
     failures = []
     for finding, where in zip(result.findings, saved, strict=True):
@@ -277,10 +286,12 @@ def sharded_summary(result: ShardedResult, saved: list[Saved]) -> dict[str, Any]
         for prop in failure.properties:
             failures.append({
                 "property": prop,
-                "scenario_file": str(where.scenario_file),
-                "trace_file": str(where.trace_file),
-                "replays": where.replays,
-                "replay": f"hipsem run {shlex.quote(str(where.scenario_file))}",
+                "scenario_file": str(where.scenario_file) if where else None,
+                "trace_file": str(where.trace_file) if where else None,
+                "replays": where.replays if where else None,
+                "replay": (f"hipsem run {shlex.quote(str(where.scenario_file))}"
+                           if where else None),
+                "scenario": None if where else _scenario_json(failure, result.config.defects),
                 "size": failure.size,
                 "seed": failure.seed,
                 "fingerprint": finding.fingerprint,
@@ -305,7 +316,17 @@ def sharded_summary(result: ShardedResult, saved: list[Saved]) -> dict[str, Any]
     }
 
 
-def _report_sharded(console: Console, result: ShardedResult, saved: list[Saved]) -> None:
+def _scenario_json(failure: Failure, defects: frozenset[Defect]) -> dict[str, Any]:
+    """The counterexample as a replayable scenario document (when it could not be saved)."""
+    from model.fuzz.replay import with_replay
+    from model.scenario.parse import scenario_to_json
+
+    return scenario_to_json(with_replay(failure.case.scenario, failure.seed, defects,
+                                        timing=failure.case.timing))
+
+
+def _report_sharded(console: Console, result: ShardedResult,
+                    saved: list[Saved | None]) -> None:
     label = ", ".join(sorted(d.value for d in result.config.defects)) or "clean core"
     where = (f"{result.shards} shard(s) of {result.shard_size}"
              + ("" if result.workers == "this process" else f" on {result.workers}"))
