@@ -88,14 +88,15 @@ def full_size_throughput(examples: int, ops: int) -> tuple[float, float]:
     return len(sizes) / (time.perf_counter() - start), statistics.mean(sizes)
 
 
-def defects(runs: int) -> None:
+def defects(runs: int, only: list[Defect] | None = None) -> None:
     print(f"{'defect':24} {'property':22} {'examples':>8} {'find s':>7} {'total s':>7} "
           f"{'size':>5} {'minimal':>7}")
-    for defect in Defect:
+    for defect in only or list(Defect):
         found, secs, total, sizes, props = [], [], [], [], set()
         for seed in range(runs):
             r = run_campaign(CampaignConfig(examples=20_000, seed=seed,
-                                            defects=frozenset({defect}), restarts=2))
+                                            defects=frozenset({defect}), restarts=2,
+                                            faults=defect.needs_faults))
             if r.failure is None:
                 continue
             found.append(r.found_at or 0)
@@ -116,7 +117,12 @@ def main() -> None:
     p.add_argument("--examples", type=int, default=3000)
     p.add_argument("--max-ops", type=int, default=40)
     p.add_argument("--runs", type=int, default=5)
+    p.add_argument("--defect", action="append", default=[], metavar="NAME",
+                   help="only the defects table, for these defects (repeatable)")
     args = p.parse_args()
+    if args.defect:
+        defects(args.runs, [Defect.parse(name) for name in args.defect])
+        return
     rate, mean, buckets = throughput(args.examples, args.max_ops)
     print(f"throughput: {rate:.0f} examples/s (max_ops {args.max_ops}, mean size "
           f"{mean:.1f} ops, {args.examples} examples, one core)")

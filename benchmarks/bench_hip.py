@@ -16,6 +16,7 @@ ROCm's, so the figure is the core's and hip-python's overhead, not a GPU's.
 from __future__ import annotations
 
 import argparse
+import resource
 import time
 from typing import Any
 
@@ -43,15 +44,18 @@ def scenario(executes: int, queues: int) -> Any:
                            "actors": {"main": ops}})
 
 
-def per_execute_us(executes: int, queues: int, runtime: str) -> float:
+def per_execute(executes: int, queues: int, runtime: str) -> tuple[float, float, float]:
+    """Wall µs, process CPU µs and voluntary context switches (thread hand-offs that
+    blocked) per execute, over the whole run."""
     run = HipRun(scenario(executes, queues), runtime=runtime)
-    t0 = time.perf_counter()
+    cpu0, before = time.process_time(), resource.getrusage(resource.RUSAGE_SELF)
     record = run.run()
+    cpu, after = time.process_time() - cpu0, resource.getrusage(resource.RUSAGE_SELF)
     elapsed = record.ops["end"].end_us
     assert record.ops["end"].status == "OK", record.ops["end"]
     assert elapsed is not None
-    del t0
-    return elapsed / executes
+    switches = after.ru_nvcsw - before.ru_nvcsw
+    return elapsed / executes, cpu / executes * 1e6, switches / executes
 
 
 def raw_pair_us(pairs: int) -> float:
@@ -76,10 +80,12 @@ def main() -> None:
     args = parser.parse_args()
     info = select_runtime(args.runtime)
     raw = raw_pair_us(args.executes)
-    per = per_execute_us(args.executes, args.queues, args.runtime)
+    per, cpu, switches = per_execute(args.executes, args.queues, args.runtime)
     print(f"runtime                          {info.description}")
     print(f"raw record+wait pair (us)        {raw:10.2f}")
     print(f"HIP backend per execute (us)     {per:10.2f}")
+    print(f"  process CPU per execute (us)   {cpu:10.2f}")
+    print(f"  voluntary context switches     {switches:10.2f} per execute")
     print(f"ratio execute / raw pair         {per / raw:10.1f}")
 
 

@@ -49,6 +49,10 @@ calling thread in HIP with the GIL released, so host functions keep running.
 Thread-safety: methods may be called from several host threads at once; bookkeeping is
 under one lock, HIP calls are made outside it.
 
+Faults (docs/faults.md): `arm_faults(plan, seed, now)` injects a scenario's fault plan
+through the CPU runtime's knob (`hipbackend.faults.HipFaults`); `disarm_faults()` stops
+it. Each injectable method makes one check first (`_fault`).
+
 Invariant: every stream, event and buffer HipDevice created is released exactly once, by
 `destroy_*`, by `close()`, or at the latest by the `weakref.finalize` safety net.
 """
@@ -67,10 +71,12 @@ from typing import Any, Literal
 
 from hipbackend import hostfn
 from hipbackend._hip import hip
-from hipbackend.errors import HostFunctionApiCallError, hip_check, hip_ready
+from hipbackend.errors import HipError, HostFunctionApiCallError, hip_check, hip_ready
+from hipbackend.faults import HipFaults
 from hipbackend.runtime import RuntimeInfo, active_runtime, select_runtime
 from model.core.status import DeviceError, InvalidArgumentError, StatusCode
 from model.device import WorkItem
+from model.faults import FaultPlan
 
 logger = logging.getLogger(__name__)
 
@@ -221,6 +227,7 @@ class HipDevice:
         self._observation: _Observation | None = None
         self._private_stream: Any = None
         self._private_lock = threading.Lock()
+        self.faults: HipFaults | None = None
         cpu = self.runtime.cpu
         self._cpu_baseline = cpu.host_function_api_calls() if cpu is not None else 0
         if cpu is not None and host_function_calls == "record":
@@ -308,6 +315,8 @@ class HipDevice:
         """Memsets approximating `work.duration_us`, wrapped in observation if prepared."""
         self._guard("launch_work", stream, work.tag)
         s = self._live_stream(stream)
+        if self._fault("launch_work", s.label, (work.tag,)):
+            self._hip("hipMemsetAsync", self._scratch, 0, 1, s.handle)  # answers the fault
         if not (math.isfinite(work.duration_us) and work.duration_us >= 0):
             raise InvalidArgumentError(
                 f"work {work.tag!r}: duration_us must be finite and >= 0, "
@@ -325,6 +334,8 @@ class HipDevice:
             self.stream_order[s.label].append(work.tag)
             self.launched_at[work.tag] = called
             s.last_launched = work.tag
+        if self.faults is not None:
+            self.faults.launched(s.label, work.tag)
 
     def launch_host_func(self, stream: HipStream, fn: Callable[[], None]) -> None:
         """hipLaunchHostFunc through the trampoline; `fn` stays alive until it has run."""
@@ -332,6 +343,8 @@ class HipDevice:
         s = self._live_stream(stream)
         if not callable(fn):
             raise InvalidArgumentError(f"launch_host_func: {fn!r} is not callable")
+        if self.faults is not None:
+            self._fault("launch_host_func", s.label, self.faults.stream_victims(s.label))
         name = _fn_name(fn)
         token = hostfn.register(_timed(fn, s.label, name, self.host_function_runs, self._lock),
                                 f"{name} on {s.label}", self._host_fn_failed)
@@ -347,6 +360,8 @@ class HipDevice:
         """hipEventCreateWithFlags(hipEventDisableTiming): never recorded (rule 2)."""
         self._guard("create_event")
         self._check_open()
+        if self.faults is not None:
+            self._fault("create_event", None, self.faults.victims_of_create())
         handle = self._hip("hipEventCreateWithFlags", hip.hipEventDisableTiming)
         with self._lock:
             self.events_created += 1
@@ -368,7 +383,16 @@ class HipDevice:
         """hipEventRecord: the event now refers to a new marker at the tail of `stream`."""
         self._guard("record_event", event, stream)
         e, s = self._live_event(event), self._live_stream(stream)
-        self._hip("hipEventRecord", e.handle, s.handle)
+        if self.faults is not None:
+            self._fault("record_event", s.label, _tags(s.last_launched))
+        try:
+            self._hip("hipEventRecord", e.handle, s.handle)
+        except HipError:
+            with self._lock:
+                self.records_made += 1  # an attempt counts: the pool acquired its event
+            raise
+        if self.faults is not None:
+            self.faults.recorded(e.name, s.label)
         returned = time.perf_counter()
         with self._lock:
             e.records += 1
@@ -381,6 +405,9 @@ class HipDevice:
         """hipStreamWaitEvent(flags 0): snapshot of the current record; none: no-op."""
         self._guard("stream_wait_event", stream, event)
         s, e = self._live_stream(stream), self._live_event(event)
+        if self.faults is not None:
+            self._fault("stream_wait_event", s.label, self.faults.event_victims(e.name))
+            self.faults.waited(s.label, e.name)
         obs = self._observation
         if obs is None or obs.reference is None or e.records == 0:
             self._hip("hipStreamWaitEvent", s.handle, e.handle, 0)
@@ -397,14 +424,47 @@ class HipDevice:
         """hipEventQuery: True when the current record is done or there is none."""
         self._guard("query_event", event)
         e = self._live_event(event)
+        if self.faults is not None:
+            self._fault("query_event", None, self.faults.event_victims(e.name))
         self._count_own_hip_call()
-        return hip_ready(hip.hipEventQuery(e.handle), "hipEventQuery")
+        ready = hip_ready(hip.hipEventQuery(e.handle), "hipEventQuery")
+        self._surface_work_error(e)
+        return ready
 
     def synchronize_event(self, event: HipEvent) -> None:
         """hipEventSynchronize: blocks (GIL released) until the current record is done."""
         self._guard("synchronize_event", event)
         e = self._live_event(event)
+        if self.faults is not None:
+            self._fault("synchronize_event", None, self.faults.event_victims(e.name))
         self._hip("hipEventSynchronize", e.handle)
+        self._surface_work_error(e)
+
+    # ------------------------------------------------------------------ faults
+
+    def arm_faults(self, plan: FaultPlan, seed: int, now: Callable[[], float]) -> None:
+        """Inject `plan` from now on (docs/faults.md); `now()` stamps the fault log."""
+        if plan:
+            self.faults = HipFaults(self.runtime.cpu, plan, seed, now)
+
+    def disarm_faults(self) -> None:
+        """Stop injecting (the runtime's lost state is cleared); the log stays."""
+        if self.faults is not None:
+            self.faults.disarm()
+
+    def _fault(self, call: str, stream: str | None, victims: tuple[str, ...]) -> bool:
+        """The one fault check of an injectable method: True if the runtime is armed to
+        fail the method's next HIP call."""
+        return self.faults is not None and self.faults.before(call, stream, victims)
+
+    def _surface_work_error(self, e: HipEvent) -> None:
+        """A work fault before this event's record: the runtime answers its error."""
+        error = self.faults.event_error(e.name) if self.faults is not None else None
+        if error is not None:
+            assert self.faults is not None
+            self.faults.surface(error)
+            self._count_own_hip_call()
+            hip_ready(hip.hipEventQuery(e.handle), "hipEventQuery")
 
     # ------------------------------------------------------------------ observation
 
@@ -489,10 +549,22 @@ class HipDevice:
         self._hip("hipDeviceSynchronize")
         out = {}
         for tag, (start, end) in obs.times.items():
-            t0 = self._hip("hipEventElapsedTime", obs.reference, start)
-            t1 = self._hip("hipEventElapsedTime", obs.reference, end)
-            out[tag] = (float(t0) * 1000.0, float(t1) * 1000.0)
+            times = self._elapsed(obs.reference, start, end)
+            if times is not None:
+                out[tag] = times
         return out
+
+    def _elapsed(self, reference: Any, start: Any, end: Any) -> tuple[float, float] | None:
+        """Device µs of two timing events after `reference`; None if a fault kept one
+        from being recorded (only once faults were armed: otherwise the error raises)."""
+        try:
+            t0 = self._hip("hipEventElapsedTime", reference, start)
+            t1 = self._hip("hipEventElapsedTime", reference, end)
+        except HipError:
+            if self.faults is None:
+                raise
+            return None
+        return float(t0) * 1000.0, float(t1) * 1000.0
 
     def read_wait_times(self) -> list[tuple[str, str, float, float, float]]:
         """Stream waits on recorded events, in call order: (stream, "wait <event>@<n>",
@@ -508,9 +580,9 @@ class HipDevice:
             waits = list(obs.waits)
         out = []
         for label, name, called, before, after in waits:
-            t0 = self._hip("hipEventElapsedTime", obs.reference, before)
-            t1 = self._hip("hipEventElapsedTime", obs.reference, after)
-            out.append((label, name, called, float(t0) * 1000.0, float(t1) * 1000.0))
+            times = self._elapsed(obs.reference, before, after)
+            if times is not None:
+                out.append((label, name, called, *times))
         return out
 
     def calibrate_bytes_per_us(self, repeats: int = 5) -> float:
@@ -704,6 +776,10 @@ def _timed(fn: Callable[[], None], stream: str, name: str, runs: list[HostFuncti
 
     host_function.__qualname__ = name
     return host_function
+
+
+def _tags(tag: str | None) -> tuple[str, ...]:
+    return (tag,) if tag is not None else ()
 
 
 def _describe(obj: object) -> str:

@@ -20,12 +20,21 @@ the CPU runtime) and scales timeouts and sleeps with it, so that a consumer that
 really wait on the device starts visibly before its producer ended. `--generated N`
 scenarios are always stretched; scenario files only with `--observable`.
 
+SimPy runs have no simulated-time limit unless `--limit S` is given; a scenario whose
+SimPy run reaches it is not compared (nor run on the HIP backend) and is reported as
+"limit reached".
+
+Output: one line per scenario (how many items agree, are racy, DISAGREE) and a table of
+only the disagreeing items, since a table of everything that agrees is noise; `--full`
+prints every item's table, `--json` every item as JSON.
+
 `--workers N` / `--scheduler ADDRESS` compare the scenarios as Dask tasks
 (`hipbackend.distributed_diff`); the outcome is the same.
 
 Exit codes: 0 all agree and no run has a violation; 1 a disagreement or a violation; 2
 invalid input, no usable HIP runtime (the message says what is missing) or an unusable
-cluster; 130 interrupted (the comparisons finished so far are printed).
+cluster; 4 no disagreement or violation, but a scenario's SimPy run reached `--limit`;
+130 interrupted (the comparisons finished so far are printed).
 """
 
 from __future__ import annotations
@@ -40,10 +49,11 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
-from model.argtypes import int_at_least
+from model.argtypes import int_at_least, sim_limit
+from model.output import Output, output
 from model.scenario.checker import check
 from model.scenario.parse import load_scenario
 from model.scenario.record import RunRecord
@@ -85,6 +95,7 @@ class Comparison:
     scenario: str
     rows: list[tuple[str, str, str, str]] = field(default_factory=list)  # what, sim, hip, verdict
     violations: dict[str, list[str]] = field(default_factory=dict)  # backend -> messages
+    limit_reached_us: float | None = None  # a SimPy run reached --limit: not compared
 
     @property
     def disagreements(self) -> int:
@@ -92,13 +103,22 @@ class Comparison:
 
     @property
     def ok(self) -> bool:
-        return not self.disagreements and not any(self.violations.values())
+        return (not self.disagreements and not any(self.violations.values())
+                and self.limit_reached_us is None)
+
+    @property
+    def failed(self) -> bool:
+        """A disagreement or a violation (a reached limit is neither)."""
+        return bool(self.disagreements or any(self.violations.values()))
 
     def to_json(self) -> dict[str, Any]:
-        return {"scenario": self.scenario, "ok": self.ok, "disagreements": self.disagreements,
-                "violations": self.violations,
-                "rows": [dict(zip(("item", "sim", "hip", "verdict"), r, strict=True))
-                         for r in self.rows]}
+        out = {"scenario": self.scenario, "ok": self.ok, "disagreements": self.disagreements,
+               "violations": self.violations,
+               "rows": [dict(zip(("item", "sim", "hip", "verdict"), r, strict=True))
+                        for r in self.rows]}
+        if self.limit_reached_us is not None:
+            out["limit_reached_us"] = self.limit_reached_us
+        return out
 
 
 def _state(state: tuple[int, str] | None) -> str:
@@ -176,9 +196,11 @@ def compare(scenario: Scenario, sim: RunRecord | Sequence[RunRecord],
     return result
 
 
-def sim_records(scenario: Scenario, seed: int = 0, runs: int = SIM_SEEDS) -> list[RunRecord]:
+def sim_records(scenario: Scenario, seed: int = 0, runs: int = SIM_SEEDS,
+                limit_us: float | None = None) -> list[RunRecord]:
     """The SimPy runs `diff` measures raciness with: seeds seed .. seed + runs - 1, the
-    even ones with the default timing, the odd ones with THREAD_TIMING_FIELDS."""
+    even ones with the default timing, the odd ones with THREAD_TIMING_FIELDS; each
+    stopped at `limit_us` of simulated time if given (`record.limit_reached_us`)."""
     from model.sim.runner import run_sim
     from model.sim.timing import Timing
 
@@ -186,10 +208,10 @@ def sim_records(scenario: Scenario, seed: int = 0, runs: int = SIM_SEEDS) -> lis
     records = []
     for k in range(runs):
         if k % 2 == 0:
-            records.append(run_sim(scenario, seed + k, timing=timings[0]))
+            records.append(run_sim(scenario, seed + k, timing=timings[0], limit_us=limit_us))
         else:
             skewed, extra = _skewed_start(scenario, seed + k)
-            record = run_sim(skewed, seed + k, timing=timings[1])
+            record = run_sim(skewed, seed + k, timing=timings[1], limit_us=limit_us)
             for op_id in extra:
                 record.ops.pop(op_id, None)
             records.append(record)
@@ -210,16 +232,22 @@ def _skewed_start(scenario: Scenario, seed: int) -> tuple[Scenario, list[str]]:
 
 
 def diff_scenario(scenario: Scenario, runtime: str, seed: int = 0,
-                  run_hip: RunHip | None = None, sim_runs: int = SIM_SEEDS) -> Comparison:
+                  run_hip: RunHip | None = None, sim_runs: int = SIM_SEEDS,
+                  limit_us: float | None = None) -> Comparison:
     """Run `scenario` on both backends and compare; `run_hip(scenario, seed)` replaces the
-    HIP run (a test's broken backend)."""
+    HIP run (a test's broken backend). If a SimPy run reaches `limit_us`, nothing is
+    compared and the HIP backend is not run (`Comparison.limit_reached_us`)."""
     if run_hip is None:
         from hipbackend.runner import run_hip as run
 
         def run_hip(s: Scenario, k: int) -> RunRecord:
             return run(s, k, runtime=runtime)
 
-    return compare(scenario, sim_records(scenario, seed, sim_runs), run_hip(scenario, seed))
+    sims = sim_records(scenario, seed, sim_runs, limit_us)
+    limited = [r.limit_reached_us for r in sims if r.limit_reached_us is not None]
+    if limited:
+        return Comparison(scenario.name, limit_reached_us=limited[0])
+    return compare(scenario, sims, run_hip(scenario, seed))
 
 
 def _observable(op: Op, min_work_us: float, scale: float, host_scale: float,
@@ -284,7 +312,17 @@ def _parser() -> argparse.ArgumentParser:
                    metavar="K", help=f"SimPy runs per scenario (default {SIM_SEEDS})")
     p.add_argument("--seed", type=int_at_least("--seed"), default=0)
     p.add_argument("--hip-runtime", choices=["cpu", "rocm"], default="cpu")
-    p.add_argument("--json", action="store_true")
+    p.add_argument("--limit", type=sim_limit, default=None, metavar="S",
+                   help="stop each SimPy run at S seconds of simulated time if it is not "
+                        "quiescent by then; such a scenario is not compared (exit status 4 "
+                        "unless something disagrees); default: no limit")
+    p.add_argument("--json", action="store_true",
+                   help="print one JSON object with every compared item of every scenario")
+    p.add_argument("--full", action="store_true",
+                   help="a table of every compared item per scenario (default: one line per "
+                        "scenario, and only the items that disagree)")
+    p.add_argument("--plain", action="store_true",
+                   help="plain output even on a terminal (the default into a pipe or file)")
     where = p.add_mutually_exclusive_group()
     where.add_argument("--workers", type=int_at_least("--workers", 1), metavar="N",
                        help="compare the scenarios on N local Dask worker processes")
@@ -293,17 +331,50 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
-def _table(console: Console, c: Comparison, runtime: str) -> None:
-    table = Table(title=f"{c.scenario}: SimPy vs HIP ({runtime} runtime)")
+def _table(c: Comparison, runtime: str, verdicts: Sequence[str] | None = None) -> Table:
+    """The rows of `c` (those with a verdict in `verdicts`, default all) as a table."""
+    shown = "" if verdicts is None else f" ({', '.join(verdicts)} items)"
+    table = Table(title=f"{escape(c.scenario)}: SimPy vs HIP ({runtime} runtime){shown}")
     for column in ("item", "sim", "hip", "verdict"):
         table.add_column(column)
     style = {"agree": "green", "racy": "yellow", "DISAGREE": "bold red"}
     for item, a, b, verdict in c.rows:
-        table.add_row(item, a, b, f"[{style[verdict]}]{verdict}[/]")
-    console.print(table)
-    for backend, messages in c.violations.items():
-        for message in messages:
-            console.print(f"[red]{backend} violation[/red] {message}")
+        if verdicts is None or verdict in verdicts:
+            table.add_row(escape(item), escape(a), escape(b), f"[{style[verdict]}]{verdict}[/]")
+    return table
+
+
+def _summary_line(c: Comparison) -> str:
+    verdicts = Counter(row[3] for row in c.rows)
+    violations = sum(len(m) for m in c.violations.values())
+    parts = [f"{verdicts['agree']} agree", f"{verdicts['racy']} racy"]
+    if verdicts["DISAGREE"]:
+        parts.append(f"[bold red]{verdicts['DISAGREE']} DISAGREE[/]")
+    if violations:
+        parts.append(f"[red]{violations} violation(s)[/red]")
+    verdict = "[green]ok[/green]" if c.ok else "[bold red]FAILED[/]"
+    return f"{escape(c.scenario)}: {verdict} ({', '.join(parts)} of {len(c.rows)} items)"
+
+
+def print_comparisons(show: Output, results: Sequence[Comparison], runtime: str,
+                      full: bool = False) -> None:
+    """Human output of `hipsem diff`: with `full` a table of every item per scenario;
+    by default one line per scenario, then a table of only the disagreeing items of each
+    scenario that has any, and every violation."""
+    for c in results:
+        if c.limit_reached_us is not None:
+            show.print(f"{escape(c.scenario)}: not compared (a SimPy run reached --limit at "
+                       f"{c.limit_reached_us / 1e6:g} s of simulated time)")
+            continue
+        if full:
+            show.table(_table(c, runtime))
+        else:
+            show.print(_summary_line(c))
+            if c.disagreements:
+                show.table(_table(c, runtime, ["DISAGREE"]))
+        for backend, messages in c.violations.items():
+            for message in messages:
+                show.print(f"[red]{backend} violation[/red] {escape(message)}")
 
 
 def diff_main(argv: list[str]) -> int:
@@ -313,6 +384,15 @@ def diff_main(argv: list[str]) -> int:
     args = _parser().parse_args(argv)
     if not args.scenarios and not args.generated:
         print("hipsem diff: give scenario files and/or --generated N", file=sys.stderr)
+        return 2
+    if args.observable and not args.scenarios:
+        print("hipsem diff: --observable stretches the scenario files given; generated "
+              "scenarios are always stretched, so without files it does nothing",
+              file=sys.stderr)
+        return 2
+    if args.json and (args.full or args.plain):
+        print("hipsem diff: --json prints every item already; drop --full/--plain",
+              file=sys.stderr)
         return 2
     scenarios = [load_scenario(path) for path in args.scenarios]
     if args.observable:
@@ -324,17 +404,18 @@ def diff_main(argv: list[str]) -> int:
         return 2
     if args.generated:
         scenarios += generated_scenarios(args.generated, args.seed)
+    limit_us = None if args.limit is None else args.limit * 1e6
     interrupted = False
     if args.workers is None and args.scheduler is None:
-        results = [diff_scenario(s, args.hip_runtime, args.seed, sim_runs=args.sim_runs)
-                   for s in scenarios]
+        results = [diff_scenario(s, args.hip_runtime, args.seed, sim_runs=args.sim_runs,
+                                 limit_us=limit_us) for s in scenarios]
     else:
         from hipbackend.distributed_diff import diff_on_dask
         from model.distributed import ClusterError
 
         try:
             done = diff_on_dask(scenarios, args.hip_runtime, args.seed, args.sim_runs,
-                                args.workers, args.scheduler)
+                                limit_us, args.workers, args.scheduler)
         except ClusterError as error:
             print(f"hipsem diff: error: {error}", file=sys.stderr)
             return 2
@@ -346,15 +427,20 @@ def diff_main(argv: list[str]) -> int:
         print(json.dumps({"runtime": info.description, "ok": all(r.ok for r in results),
                           "scenarios": [r.to_json() for r in results]}, indent=2))
     else:
-        console = Console()
+        show = output(args.plain)
         if info.kind == "cpu":
-            console.print("[dim]HIP backend on hipsem's CPU runtime (a test vehicle, "
-                          "not a GPU)[/dim]")
-        for r in results:
-            _table(console, r, args.hip_runtime)
-        bad = [r.scenario for r in results if not r.ok]
-        console.print(f"{len(results) - len(bad)}/{len(results)} scenarios agree"
-                      + (f"; failing: {', '.join(bad)}" if bad else ""))
+            show.print("[dim]HIP backend on hipsem's CPU runtime (a test vehicle, "
+                       "not a GPU)[/dim]")
+        print_comparisons(show, results, args.hip_runtime, args.full)
+        bad = [r.scenario for r in results if r.failed]
+        limited = [r.scenario for r in results if r.limit_reached_us is not None]
+        show.print(f"{len(results) - len(bad) - len(limited)}/{len(results)} scenarios agree"
+                   + (f"; failing: {', '.join(bad)}" if bad else "")
+                   + (f"; not compared, a SimPy run reached --limit {args.limit:g} s of "
+                      f"simulated time: {', '.join(limited)}" if limited else ""),
+                   markup=False)
     if interrupted:
         return 130
-    return 0 if all(r.ok for r in results) else 1
+    if any(r.failed for r in results):
+        return 1
+    return 4 if any(r.limit_reached_us is not None for r in results) else 0

@@ -21,21 +21,22 @@ class DiffOutcome:
     interrupted: bool
 
 
-def diff_task(scenario: Scenario, runtime: str, seed: int, sim_runs: int, *,
-              stop: Callable[[], bool], report: Callable[[int], None],
-              attempt: str) -> Comparison:
+def diff_task(scenario: Scenario, runtime: str, seed: int, sim_runs: int,
+              limit_us: float | None, *, stop: Callable[[], bool],
+              report: Callable[[int], None], attempt: str) -> Comparison:
     """Compare one scenario on a worker."""
-    return diff_scenario(scenario, runtime, seed, sim_runs=sim_runs)
+    return diff_scenario(scenario, runtime, seed, sim_runs=sim_runs, limit_us=limit_us)
 
 
 def diff_on_dask(scenarios: Sequence[Scenario], runtime: str, seed: int, sim_runs: int,
-                 workers: int | None, scheduler: str | None) -> DiffOutcome:
+                 limit_us: float | None, workers: int | None,
+                 scheduler: str | None) -> DiffOutcome:
     """Compare every scenario on the cluster (ClusterError if it cannot be used)."""
     from model.distributed import connected, run_tasks
 
     with connected(workers, scheduler) as cluster:
         outcome = run_tasks(cluster, diff_task,
-                            [(s, runtime, seed, sim_runs) for s in scenarios],
+                            [(s, runtime, seed, sim_runs, limit_us) for s in scenarios],
                             stop_grace_s=1.0)
     return DiffOutcome([outcome.results[i] for i in sorted(outcome.results)],
                        outcome.interrupted)

@@ -18,59 +18,27 @@ References: hipError_t in hip/hip_runtime_api.h; hipGetErrorName/hipGetErrorStri
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from types import MappingProxyType
 from typing import Any
 
 from hipbackend import hostfn
+from model.core.hip_errors import HIP_ERROR_STATUS, HipCallError, status_for  # noqa: F401 (re-export)
 from model.core.status import DeviceError, HipsemError, StatusCode
 
-_S = StatusCode
-
-HIP_ERROR_STATUS: Mapping[str, StatusCode] = MappingProxyType(
-    {
-        "hipSuccess": _S.OK,
-        "hipErrorInvalidValue": _S.INVALID_ARGUMENT,
-        "hipErrorInvalidHandle": _S.INVALID_ARGUMENT,
-        "hipErrorInvalidResourceHandle": _S.INVALID_ARGUMENT,
-        "hipErrorInvalidDevice": _S.INVALID_ARGUMENT,
-        "hipErrorInvalidDevicePointer": _S.INVALID_ARGUMENT,
-        "hipErrorInvalidMemcpyDirection": _S.INVALID_ARGUMENT,
-        "hipErrorInvalidConfiguration": _S.INVALID_ARGUMENT,
-        "hipErrorInvalidPitchValue": _S.INVALID_ARGUMENT,
-        "hipErrorInvalidSymbol": _S.INVALID_ARGUMENT,
-        "hipErrorInvalidContext": _S.INVALID_ARGUMENT,
-        "hipErrorOutOfMemory": _S.RESOURCE_EXHAUSTED,
-        "hipErrorMemoryAllocation": _S.RESOURCE_EXHAUSTED,
-        "hipErrorLaunchOutOfResources": _S.RESOURCE_EXHAUSTED,
-        "hipErrorNotPermitted": _S.PERMISSION_DENIED,  # CUDA's 800; absent from HIP today
-        "hipErrorIllegalState": _S.FAILED_PRECONDITION,
-        "hipErrorContextIsDestroyed": _S.FAILED_PRECONDITION,
-        "hipErrorNotReady": _S.UNAVAILABLE,  # only when a call other than a query says it
-        "hipErrorNoDevice": _S.UNAVAILABLE,
-        "hipErrorInsufficientDriver": _S.UNAVAILABLE,
-        "hipErrorNotInitialized": _S.UNAVAILABLE,
-        "hipErrorInitializationError": _S.UNAVAILABLE,
-        "hipErrorDeinitialized": _S.UNAVAILABLE,
-        "hipErrorNotSupported": _S.UNIMPLEMENTED,
-        "hipErrorNotFound": _S.NOT_FOUND,
-        "hipErrorLaunchTimeOut": _S.DEADLINE_EXCEEDED,
-    }
-)
+# The one HIP error -> IREE status table lives in the core (model.core.hip_errors).
 
 NOT_READY = "hipErrorNotReady"
 
 
-class HipError(DeviceError):
+class HipError(HipCallError):
     """A HIP runtime call failed. The message names the call, HIP's error name, number
     and error string; `code` comes from `HIP_ERROR_STATUS`."""
 
     def __init__(
         self, call: str, hip_name: str, hip_value: int, hip_string: str, code: StatusCode
     ) -> None:
-        super().__init__(f"{call} failed: {hip_name} ({hip_value}): {hip_string}", code)
-        self.call = call
-        self.hip_name = hip_name
+        super().__init__(call, hip_name, f"{call} failed: {hip_name} ({hip_value}): {hip_string}")
+        self.code = code
+        self.args = (call, hip_name, hip_value, hip_string, code)
         self.hip_value = hip_value
         self.hip_string = hip_string
 
@@ -95,11 +63,6 @@ class RuntimeConflictError(HipsemError):
     """hip-python in this process is already bound to another libamdhip64 than asked."""
 
     code = StatusCode.FAILED_PRECONDITION
-
-
-def status_for(hip_name: str) -> StatusCode:
-    """The IREE status code of a hipError_t name (default `INTERNAL`)."""
-    return HIP_ERROR_STATUS.get(hip_name, StatusCode.INTERNAL)
 
 
 def hip_check(result: Any, call: str) -> Any:

@@ -6,9 +6,10 @@ synchronous core call runs under `ThreadPlatform.lock`; effects run outside it:
   Call     the device call, made without the lock (it may block: synchronize_event,
            destroy_stream). `launch_host_func` callbacks are wrapped so that the
            host-function thread enters the monitor before running the core's function.
-  WaitFor  waits on a condition variable of the lock until the core sets the flag (the
-           flag's subscriber notifies under the lock, so no wake-up is lost) or until the
-           deadline (`time.monotonic`, stamped on first use) passes.
+  WaitFor  waits on the waiting thread's own condition variable of the lock until the
+           core sets the flag (the flag's subscriber notifies that one condition under
+           the lock, so no wake-up is lost and no other parked thread is woken) or until
+           the deadline (`time.monotonic`, stamped on first use) passes.
   Yield    releases the lock and lets other threads run (`time.sleep(0)`).
   HostOp   nothing: on hardware the real call's cost is the cost.
   Sleep    `time.sleep`.
@@ -37,6 +38,7 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from model.core.effects import Call, Deadline, Effect, Flag, Gen, HostOp, Sleep, WaitFor, Yield
+from model.core.hip_errors import HipCallError
 from model.core.status import DeviceError
 from model.device import Device
 from model.scenario.recorder import RecorderError
@@ -61,7 +63,9 @@ class ThreadPlatform:
     def __init__(self, device: Device) -> None:
         self.device = device
         self.lock = threading.RLock()
-        self._cond = threading.Condition(self.lock)
+        # Per thread ident, the condition (of `lock`) that thread parks on: a flag wakes
+        # only its own waiters, never every parked thread (no thundering herd).
+        self._conds: dict[int, threading.Condition] = {}
         self._abandoned: set[int] = set()  # thread idents whose waits are abandoned
         # Threads parked in a WaitFor without a deadline: ident -> its "woken" cell.
         self._parked_forever: dict[int, list[bool]] = {}
@@ -110,19 +114,24 @@ class ThreadPlatform:
     def drive(self, gen: Gen[T]) -> T:
         """Run a core generator on the calling thread until it returns."""
         answer: Any = None
+        error: HipCallError | None = None
         while True:
             with self.lock:
                 try:
-                    effect = gen.send(answer)
+                    effect = gen.send(answer) if error is None else gen.throw(error)
                 except StopIteration as stop:
                     return stop.value  # type: ignore[no-any-return]
+                error = None
                 if isinstance(effect, WaitFor):
                     answer = self._wait_locked(effect.flag, effect.deadline)
                     if answer is None:
                         gen.close()
                         raise Abandoned()
                     continue
-            answer = self._perform(effect)
+            try:  # a HIP error the call answered goes back to the caller (faults)
+                answer = self._perform(effect)
+            except HipCallError as failed:
+                error, answer = failed, None
 
     def parked_forever(self, threads: list[threading.Thread]) -> bool:
         """True if every one of `threads` waits on a flag with no deadline, not yet set.
@@ -137,28 +146,33 @@ class ThreadPlatform:
             # live threads only: a finished thread's ident may belong to a new one
             self._abandoned |= {t.ident for t in threads
                                 if t.ident is not None and t.is_alive()}
-            self._cond.notify_all()
+            for cond in self._conds.values():
+                cond.notify_all()
 
     def _wait_locked(self, flag: Flag, deadline: Deadline | None) -> bool | None:
         if flag.is_set:
             return True
         woken = [False]
+        ident = threading.get_ident()
+        cond = self._conds.get(ident)
+        if cond is None:
+            cond = self._conds[ident] = threading.Condition(self.lock)
 
         def notify() -> None:
             woken[0] = True
-            self._cond.notify_all()
+            cond.notify()
 
         flag.subscribe(notify)
         expires = self.expiry(deadline)
         if expires is None:
             self._parked_forever[threading.get_ident()] = woken
         try:
-            return self._park(flag, notify, woken, expires)
+            return self._park(flag, notify, woken, expires, cond)
         finally:
             self._parked_forever.pop(threading.get_ident(), None)
 
     def _park(self, flag: Flag, notify: Callable[[], None], woken: list[bool],
-              expires: float | None) -> bool | None:
+              expires: float | None, cond: threading.Condition) -> bool | None:
         while not woken[0]:
             if threading.get_ident() in self._abandoned:
                 flag.unsubscribe(notify)
@@ -167,7 +181,7 @@ class ThreadPlatform:
             if remaining is not None and remaining <= 0:
                 flag.unsubscribe(notify)
                 return False
-            self._cond.wait(remaining)
+            cond.wait(remaining)
         return True
 
     def _perform(self, effect: Effect) -> Any:

@@ -121,6 +121,8 @@ class HipRun:
         except Exception as error:
             self._init_crashed = True
             self.recorder.crashed(error, "setup")
+        else:
+            self.recorder.watch_pools(self.ctx)  # occupancy for the trace (record.pool_log)
         self.limit_s = limit_s
         self._actors: list[threading.Thread] = []
         self._actor_of: dict[str, Actor] = {}  # thread name -> actor
@@ -183,9 +185,12 @@ class HipRun:
         p.drive(ctx.initialize())
         for name, initial in self.scenario.semaphores.items():
             p.locked(ctx.create_semaphore, name, initial)
-        for name in self.scenario.queues:
-            queue = p.locked(ctx.create_queue, name)
+        queues = [p.locked(ctx.create_queue, name) for name in self.scenario.queues]
+        for queue in queues:
             p.drive(queue.start())
+        # Faults count from here: the pool fill and stream creation are never faulted.
+        self.device.arm_faults(self.scenario.faults, self.record.seed, self._now)
+        for name, queue in zip(self.scenario.queues, queues, strict=True):
             p.spawn(queue.worker(), f"queue {name} worker")
             p.spawn(queue.completion(), f"queue {name} completion")
         for name, ops in self.scenario.actors.items():
@@ -225,6 +230,10 @@ class HipRun:
             record.recorded_us = {t: self._host_us(s) for t, s in dev.recorded_at.items()}
             record.sim_time_us = self._now()
             rec.frozen = True
+        self.device.disarm_faults()  # the device reads below must not be faulted
+        faults = self.device.faults
+        if faults is not None:
+            record.faults, record.device_lost_us = list(faults.hits), faults.lost_us
         # Device reads block (hipDeviceSynchronize): outside the monitor, so that host
         # functions (which enter it) can still run.
         self._attempt("snapshot", self._read_device, launched)
@@ -297,6 +306,7 @@ class HipRun:
         if helper.is_alive():
             self.platform.abort([helper])
             helper.join(JOIN_S)
+            self.record.teardown.completed = False
             if not crashed:
                 self.record.conservation_problems.append(
                     f"teardown did not finish within {TEARDOWN_S} s")

@@ -47,7 +47,8 @@ ROCM_PROBE_TIMEOUT_S = 60
 ROCM_HINT = (
     "install ROCm (https://rocm.docs.amd.com, 'Quick start installation guide') on a "
     "machine with a supported AMD GPU, and set ROCM_PATH if it is not in /opt/rocm; "
-    "or use the CPU runtime (select_runtime('cpu'), pytest --hip-runtime=cpu)"
+    "or use hipsem's CPU runtime instead: --hip-runtime cpu (the default of hipsem run "
+    "--backend hip and hipsem diff, and of pytest tests/hardware)"
 )
 
 

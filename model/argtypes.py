@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import math
 from collections.abc import Callable
 
 from model.core.defects import Defect
@@ -30,3 +31,15 @@ def defect(text: str) -> Defect:
         return Defect.parse(text)
     except HipsemError as error:
         raise argparse.ArgumentTypeError(str(error)) from None
+
+
+def sim_limit(text: str) -> float:
+    """The value of `--limit`: seconds of simulated time, a finite number > 0."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not (math.isfinite(value) and value > 0):
+        raise argparse.ArgumentTypeError(
+            f"expected a number of simulated seconds > 0, got {text!r}")
+    return value

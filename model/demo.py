@@ -8,21 +8,24 @@ and a small capacity plan. Exit 0 when every example passed its checks.
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 
 from rich.console import Console
 from rich.table import Table
 
+from model.argtypes import int_at_least
+from model.output import Output, as_output, output
+
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 
 
-def run_examples(console: Console, seeds: int) -> bool:
+def run_examples(console: Console | Output, seeds: int) -> bool:
     from model.cli import run_scenario_file
 
+    show = as_output(console)
     files = sorted(EXAMPLES.glob("*.json"))
     if not files:
-        console.print(f"[red]no example scenarios found in {EXAMPLES}[/red]")
+        show.print(f"[red]no example scenarios found in {EXAMPLES}[/red]")
         return False
     table = Table(title=f"bundled scenarios on the SimPy backend ({seeds} seeds each)")
     for column in ("scenario", "ops", "statuses", "sim time (us)", "event pool", "violations"):
@@ -44,32 +47,35 @@ def run_examples(console: Console, seeds: int) -> bool:
             f"peak {pool['peak_in_use']}, misses {pool['misses']}",
             "[green]none[/green]" if not bad else f"[red]{', '.join(bad)}[/red]",
         )
-    console.print(table)
+    show.table(table)
     return all_ok
 
 
 def demo_main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="hipsem demo", description=__doc__)
-    parser.add_argument("--seeds", type=int, default=5, help="seeds per example (default 5)")
+    parser.add_argument("--seeds", type=int_at_least("--seeds", 1), default=5,
+                        help="seeds per example, at least 1 (default 5)")
     parser.add_argument("--quick", action="store_true", help="examples only")
+    parser.add_argument("--plain", action="store_true",
+                        help="plain output even on a terminal (the default into a pipe)")
     args = parser.parse_args(argv)
-    console = Console() if sys.stdout.isatty() else Console(width=120)
-    ok = run_examples(console, max(1, args.seeds))
+    show = output(args.plain)
+    ok = run_examples(show, args.seeds)
     if not args.quick:
-        _optional_parts(console)
+        _optional_parts(show)
     return 0 if ok else 1
 
 
-def _optional_parts(console: Console) -> None:
+def _optional_parts(show: Output) -> None:
     try:
         from model.fuzz.cli import demo_fuzz
     except ImportError:
         pass
     else:
-        demo_fuzz(console)
+        demo_fuzz(show)
     try:
         from model.planning.cli import demo_plan
     except ImportError:
         pass
     else:
-        demo_plan(console)
+        demo_plan(show)

@@ -47,7 +47,7 @@ def index_path(path: str, i: int) -> str:
 def show(value: Any) -> str:
     """A short rendering of a bad value with its JSON type."""
     try:
-        text = json.dumps(value, allow_nan=False)
+        text = json.dumps(value, allow_nan=False, ensure_ascii=False)
     except (TypeError, ValueError):
         text = repr(value)
     if len(text) > 60:

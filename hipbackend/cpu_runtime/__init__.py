@@ -183,6 +183,12 @@ class CpuRuntimeLib:
         lib.hipsemCpuSetHostFunctionPolicy.argtypes = [ctypes.c_int]
         lib.hipsemCpuSetHostFunctionPolicy.restype = None
         lib.hipsemCpuGetHostFunctionPolicy.restype = ctypes.c_int
+        lib.hipsemCpuFailNextCall.argtypes = [ctypes.c_int]
+        lib.hipsemCpuFailNextCall.restype = None
+        lib.hipsemCpuSetDeviceLost.argtypes = [ctypes.c_double, ctypes.c_int]
+        lib.hipsemCpuSetDeviceLost.restype = None
+        lib.hipsemCpuDeviceLost.restype = ctypes.c_int
+        lib.hipsemCpuClearFaults.restype = None
 
     @property
     def name(self) -> str:
@@ -213,6 +219,23 @@ class CpuRuntimeLib:
     @allow_host_function_calls.setter
     def allow_host_function_calls(self, allow: bool) -> None:
         self._lib.hipsemCpuSetHostFunctionPolicy(1 if allow else 0)
+
+    # Fault injection (docs/faults.md): the knob the HIP backend's FaultInjector turns.
+    def fail_next_call(self, hip_error: int) -> None:
+        """The next HIP call of the calling thread returns `hip_error` (a hipError_t)."""
+        self._lib.hipsemCpuFailNextCall(int(hip_error))
+
+    def set_device_lost(self, after_us: float, hip_error: int) -> None:
+        """From `after_us` from now, every HIP call but releases returns `hip_error`."""
+        self._lib.hipsemCpuSetDeviceLost(float(after_us), int(hip_error))
+
+    @property
+    def device_lost(self) -> bool:
+        return bool(self._lib.hipsemCpuDeviceLost())
+
+    def clear_faults(self) -> None:
+        """Undo `set_device_lost` (process-wide) and this thread's `fail_next_call`."""
+        self._lib.hipsemCpuClearFaults()
 
     def host_functions_run(self) -> int:
         return int(self._lib.hipsemCpuHostFunctionsRun())

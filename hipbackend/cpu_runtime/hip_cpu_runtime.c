@@ -139,7 +139,10 @@ static hipError_t ret(hipError_t err) {
     return err;
 }
 
-/* Every HIP entry point starts with GUARD(): rule 6 check and call accounting. */
+static hipError_t hipsem_fault_check(const char* entry);
+
+/* Every HIP entry point starts with GUARD(): rule 6 check, call accounting and the one
+ * fault check (hipsem_fault_check, "fault injection" below). */
 #define GUARD()                                                        \
     do {                                                               \
         atomic_fetch_add(&g_api_calls, 1);                             \
@@ -148,6 +151,8 @@ static hipError_t ret(hipError_t err) {
             if (atomic_load(&g_host_fn_policy) == 0)                   \
                 return ret(HIPSEM_HOST_FUNCTION_ERROR);                \
         }                                                              \
+        hipError_t fault_ = hipsem_fault_check(__func__);              \
+        if (fault_ != hipSuccess) return ret(fault_);                  \
     } while (0)
 
 static void* stream_main(void* arg);
@@ -760,7 +765,7 @@ hipError_t hipEventSynchronize(hipEvent_t event) {
         marker_release(m);
     }
     pthread_mutex_unlock(&g_lock);
-    return hipSuccess;
+    return ret(hipsem_fault_check(__func__)); /* the device may be lost meanwhile */
 }
 
 hipError_t hipEventElapsedTime(float* ms, hipEvent_t start, hipEvent_t stop) {
@@ -826,3 +831,55 @@ void hipsemCpuSetHostFunctionPolicy(int allow) {
 }
 
 int hipsemCpuGetHostFunctionPolicy(void) { return atomic_load(&g_host_fn_policy); }
+
+/* ------------------------------------------------------------------ fault injection
+ * hipsem's fault knob (docs/faults.md). The Python side decides which device call fails
+ * (model/faults.py counts calls the same way on every backend) and, right before making
+ * the HIP call, arms hipsemCpuFailNextCall(err) on its thread: the next guarded entry
+ * point on that thread returns err and does nothing. hipsemCpuSetDeviceLost(after_us, err)
+ * loses the device after_us from now: every later entry point but the releases (destroy,
+ * free) returns err, and so does a synchronize whose wait ended after it.
+ * hipsemCpuClearFaults() disarms both. */
+
+static __thread int t_fail_next;
+static atomic_int g_lost_error;
+static atomic_llong g_lost_at_ns = -1; /* CLOCK_MONOTONIC ns; -1: never */
+
+static long long monotonic_ns(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (long long)t.tv_sec * 1000000000LL + t.tv_nsec;
+}
+
+static int releases(const char* entry) {
+    return strstr(entry, "Destroy") != NULL || strstr(entry, "Free") != NULL;
+}
+
+static hipError_t hipsem_fault_check(const char* entry) {
+    if (t_fail_next != 0) {
+        hipError_t err = (hipError_t)t_fail_next;
+        t_fail_next = 0;
+        return err;
+    }
+    long long at = atomic_load(&g_lost_at_ns);
+    if (at >= 0 && !releases(entry) && monotonic_ns() >= at)
+        return (hipError_t)atomic_load(&g_lost_error);
+    return hipSuccess;
+}
+
+void hipsemCpuFailNextCall(int err) { t_fail_next = err; }
+
+void hipsemCpuSetDeviceLost(double after_us, int err) {
+    atomic_store(&g_lost_error, err);
+    atomic_store(&g_lost_at_ns, monotonic_ns() + (long long)(after_us * 1e3));
+}
+
+int hipsemCpuDeviceLost(void) {
+    long long at = atomic_load(&g_lost_at_ns);
+    return at >= 0 && monotonic_ns() >= at;
+}
+
+void hipsemCpuClearFaults(void) {
+    t_fail_next = 0;
+    atomic_store(&g_lost_at_ns, -1);
+}

@@ -130,6 +130,12 @@ HIPSEM_EXPORT int hipsemCpuInHostFunction(void);
 /* 0 (default): refuse HIP calls made inside a host function; 1: count and perform them. */
 HIPSEM_EXPORT void hipsemCpuSetHostFunctionPolicy(int allow);
 HIPSEM_EXPORT int hipsemCpuGetHostFunctionPolicy(void);
+/* Fault injection (docs/faults.md): fail the next HIP call of this thread with err; lose
+ * the device after_us from now (every later call but releases fails with err); undo. */
+HIPSEM_EXPORT void hipsemCpuFailNextCall(int err);
+HIPSEM_EXPORT void hipsemCpuSetDeviceLost(double after_us, int err);
+HIPSEM_EXPORT int hipsemCpuDeviceLost(void);
+HIPSEM_EXPORT void hipsemCpuClearFaults(void);
 
 #ifdef __cplusplus
 }

@@ -76,10 +76,22 @@ class CoreContext:
         self.defects = frozenset(defects)
         self.observer = observer or Observer()
         self.event_pool = EventPool(device, self.settings.event_pool_capacity,
-                                    Defect.REUSE_DESTROYED_EVENT in self.defects)
+                                    Defect.REUSE_DESTROYED_EVENT in self.defects,
+                                    Defect.ACQUIRE_ERROR_HALF_TAKEN in self.defects)
         self.timepoint_pool = TimepointPool(self.settings.timepoint_pool_capacity)
         self.semaphores: dict[str, Semaphore] = {}
         self.queues: dict[str, DeferredQueue] = {}
+        # Set once a device call answered a fatal HIP error (the device is lost).
+        self.lost: tuple[StatusCode, str] | None = None
+
+    def lose(self, code: StatusCode, message: str) -> None:
+        """The device is lost: fail every parked and ready action of every queue with
+        `code`; later submissions fail at once (DESIGN.md, Faults). The first loss wins."""
+        if self.lost is not None:
+            return
+        self.lost = (code, message)
+        for queue in self.queues.values():
+            queue.fail_parked(code, f"device lost: {message}")
 
     def initialize(self) -> Gen[None]:
         yield from self.event_pool.initialize()

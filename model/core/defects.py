@@ -5,7 +5,8 @@ Each member names one defect; `CoreContext(defects=...)` turns it on. The clean 
 test_defects.py); `hipsem fuzz --list-defects` prints this catalogue.
 
 The first five are the defects of the design's first version (DESIGN.md, "Known defects
-of this design in the wild"); the rest are plausible bugs of the same code.
+of this design in the wild"); the rest are plausible bugs of the same code. The last
+three (`FAULT_DEFECTS`) live on fault paths: only runs with injected faults show them.
 """
 
 from __future__ import annotations
@@ -33,6 +34,19 @@ class Defect(enum.Enum):
     FAILED_READS_VALUE = "failed-reads-value"
     SHUTDOWN_DROPS_PARKED = "shutdown-drops-parked"
     REUSE_DESTROYED_EVENT = "reuse-destroyed-event"
+    ACQUIRE_ERROR_HALF_TAKEN = "acquire-error-half-taken"
+    ISSUE_FAILURE_KEEPS_SIGNALS = "issue-failure-keeps-signals"
+    LOST_DEVICE_HANGS_TEARDOWN = "lost-device-hangs-teardown"
+
+    @property
+    def needs_faults(self) -> bool:
+        """Only a run with injected faults can show it (`hipsem fuzz --faults`)."""
+        return self in FAULT_DEFECTS
+
+    # Members are singletons compared by identity, so identity hashing is exact; it
+    # keeps `Defect.X in ctx.defects` (on the core's hot path) free of a Python-level
+    # Enum.__hash__ call.
+    __hash__ = object.__hash__
 
     @property
     def description(self) -> str:
@@ -87,4 +101,15 @@ DESCRIPTIONS: dict[Defect, str] = {
     Defect.REUSE_DESTROYED_EVENT: "the event pool puts an event it destroyed (released past "
     "capacity) back on its free list, so it hands out, or destroys again, a destroyed event "
     "and the device rejects the call",
+    Defect.ACQUIRE_ERROR_HALF_TAKEN: "the event pool counts an event taken before it creates "
+    "it on a miss, so a create_event that fails leaves a half-taken event in the pool's "
+    "accounting (in use forever; IREE's event-pool acquire error path)",
+    Defect.ISSUE_FAILURE_KEEPS_SIGNALS: "an action whose issue fails (a device call answers "
+    "an error) fails itself but not its signal semaphores, so their waiters wait forever",
+    Defect.LOST_DEVICE_HANGS_TEARDOWN: "after the device is lost the completion thread gives "
+    "up without retiring what is in flight or marking its queue drained, so shutting the "
+    "queue down waits forever",
 }
+
+FAULT_DEFECTS = frozenset({Defect.ACQUIRE_ERROR_HALF_TAKEN, Defect.ISSUE_FAILURE_KEEPS_SIGNALS,
+                           Defect.LOST_DEVICE_HANGS_TEARDOWN})

@@ -99,11 +99,13 @@ class PooledEvent:
 class EventPool:
     """Pool of device events (hipEventDisableTiming) shared by a context's queues."""
 
-    def __init__(self, device: Device, capacity: int, reuse_destroyed: bool = False) -> None:
+    def __init__(self, device: Device, capacity: int, reuse_destroyed: bool = False,
+                 count_before_create: bool = False) -> None:
         _check_capacity(capacity)
         self.device = device
         self.capacity = capacity
         self.reuse_destroyed = reuse_destroyed  # defect reuse-destroyed-event
+        self.count_before_create = count_before_create  # defect acquire-error-half-taken
         self._free: list[PooledEvent] = []  # LIFO, as in the seed
         self._doomed: list[PooledEvent] = []  # past capacity, destroyed by collect()
         self._n = _Counters()
@@ -122,8 +124,17 @@ class EventPool:
         return PooledEvent(handle, self._next_id)
 
     def acquire(self) -> Gen[PooledEvent]:
-        """Take an event (refs = 1); a miss creates one with a device call."""
+        """Take an event (refs = 1); a miss creates one with a device call.
+
+        A create that fails (a `HipCallError`) leaves the pool as it was: nothing is
+        counted taken before the event exists (IREE's acquire error path once did)."""
         miss = not self._free
+        if miss and self.count_before_create:  # the defect: counted, then created
+            self._n.created += 1
+            self._n.took(miss)
+            event = yield from self._create()
+            event.refs = 1
+            return event
         event = (yield from self._create()) if miss else self._free.pop()
         self._n.created += int(miss)
         self._n.took(miss)

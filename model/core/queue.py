@@ -35,6 +35,16 @@ Rules:
      however late the producers' own completions arrive (other queues' callbacks or
      completion threads may lag arbitrarily).
 
+Faults (DESIGN.md, Faults; docs/faults.md). A device call that answers a HIP error
+(`HipCallError`) while an action is issued fails that action with the error's IREE code
+(`model.core.hip_errors`), returns every event reference it held and fails its signal
+semaphores; the rest of its batch is still issued. A completion whose event answers an
+error (synchronize in thread mode; in callback mode the query made after the hand-off)
+fails the action the same way, and so does a retirement whose device wait's semaphore
+failed before reaching the value (its producer never completed). An error in
+`FATAL_ERRORS` means the device is lost (`CoreContext.lose`): every parked and ready
+action fails with it, and so does every later submission.
+
 Invariant: every submitted action is in exactly one of pending, a ready batch, issuing,
 in flight, or finished; only pending actions hold wait timepoints.
 """
@@ -50,6 +60,7 @@ from typing import TYPE_CHECKING, Any
 
 from model.core.defects import Defect
 from model.core.effects import Call, Flag, Gen, WaitFor
+from model.core.hip_errors import HipCallError
 from model.core.pools import PooledEvent, Timepoint, raise_if
 from model.core.semaphore import FAILURE_ONLY, Frontier, Semaphore, check_value
 from model.core.status import HipsemError, OutOfRangeError, StatusCode
@@ -175,6 +186,9 @@ class DeferredQueue:
         action.seq = self._submitted
         self._pending[action.seq] = action
         self._submitted += 1
+        if self.ctx.lost is not None:  # the device is gone: fail it at once
+            self._fail_pending(action, *self.ctx.lost)
+            return action
         self._wake(action)
         return action
 
@@ -334,6 +348,27 @@ class DeferredQueue:
         self.completion_flag.set()
 
     def _issue(self, action: Action) -> Gen[None]:
+        try:
+            yield from self._issue_calls(action)
+        except HipCallError as error:
+            yield from self._fail_issue(action, error)
+
+    def _fail_issue(self, action: Action, error: HipCallError) -> Gen[None]:
+        """A device call of the issue failed: give back what the action holds, fail it."""
+        if action.event is not None:
+            self.ctx.event_pool.release(action.event)
+            action.event = None
+        self._issuing = None
+        message = f"issue failed: {error}"
+        self._finish(action, ActionState.FAILED, error.code, message)
+        if Defect.ISSUE_FAILURE_KEEPS_SIGNALS not in self.ctx.defects:
+            for sem, _ in action.signals:
+                sem.fail(error.code, f"propagated from action {action.id!r}: {message}")
+        if error.fatal:
+            self.ctx.lose(error.code, message)
+        yield from self.ctx.event_pool.collect()
+
+    def _issue_calls(self, action: Action) -> Gen[None]:
         self._issuing = action
         action.state = ActionState.ISSUING
         yield from self._enqueue_waits(action)
@@ -364,7 +399,13 @@ class DeferredQueue:
         for index, event in enumerate(bound):
             if event is None:  # defect fresh-event-wait: a never-recorded event
                 event = yield from pool.acquire()
-            yield Call("stream_wait_event", (self.stream, event.handle))
+            try:
+                yield Call("stream_wait_event", (self.stream, event.handle))
+            except HipCallError:  # give back this reference and every one not yet used
+                for held in [event, *bound[index + 1:]]:
+                    if held is not None:
+                        pool.release(held)
+                raise
             if leak and index == 0:
                 pool.leaked_refs += 1
             else:
@@ -395,22 +436,70 @@ class DeferredQueue:
                 yield WaitFor(self.completion_flag)
                 continue
             head = self._in_flight[0]
+            failure: HipCallError | None = None
             if Defect.EARLY_RETIRE in self.ctx.defects:
                 pass  # the defect: retire at once, without waiting for the device
             elif not self.callback_mode:
-                assert head.event is not None
-                yield Call("synchronize_event", (head.event.handle,))
+                failure = yield from self._event_status(head, "synchronize_event")
             elif not head.done:
                 self.completion_flag.clear()
                 yield WaitFor(self.completion_flag)
                 continue
+            else:  # handed off: the work ran, but did it succeed? (faults)
+                failure = yield from self._event_status(head, "query_event")
+            if (failure is not None and failure.fatal
+                    and Defect.LOST_DEVICE_HANGS_TEARDOWN in self.ctx.defects):
+                return  # the defect: the completion thread gives up, never drained
             self._in_flight.popleft()
             if head.state is ActionState.IN_FLIGHT:
-                self._retire(head)
+                if failure is None:
+                    self._retire(head)
+                else:
+                    self._fail_in_flight(head, failure.code, f"completion failed: {failure}")
+                    if failure.fatal:
+                        self.ctx.lose(failure.code, f"completion failed: {failure}")
             yield from self.ctx.event_pool.collect()
         self.drained.set()
 
+    def _event_status(self, action: Action, call: str) -> Gen[HipCallError | None]:
+        """Synchronize (or query) the action's completion event: None if its work
+        succeeded, else the HIP error the event answered."""
+        assert action.event is not None
+        try:  # after a hand-off the work is done: a query is asked for its status only
+            yield Call(call, (action.event.handle,))
+        except HipCallError as error:
+            return error
+        return None
+
+    def _fail_in_flight(self, action: Action, code: StatusCode, message: str) -> None:
+        """Fail an issued action whose work failed: its event back, its signals failed."""
+        if action.event is not None:
+            self.ctx.event_pool.release(action.event)
+            action.event = None
+        self._finish(action, ActionState.FAILED, code, message)
+        for sem, _ in action.signals:
+            sem.fail(code, f"propagated from action {action.id!r}: {message}")
+
+    def fail_parked(self, code: StatusCode, message: str) -> None:
+        """Fail every parked and ready action with `code` (the device was lost)."""
+        for action in list(self._pending.values()):
+            if action.state is ActionState.PENDING and action.seq in self._pending:
+                self._fail_pending(action, code, message)
+        while self._ready:
+            for action in self._ready.popleft():
+                for event in action.bound:
+                    if event is not None:
+                        self.ctx.event_pool.release(event)
+                action.bound = []
+                self._fail_in_flight(action, code, message)
+
     def _retire(self, action: Action) -> None:
+        for sem, value in action.waits:  # a device wait whose producer failed (faults)
+            if sem.failure is not None and sem.value < value:
+                code, message = sem.failure
+                self._fail_in_flight(action, code, f"wait semaphore {sem.name!r} failed: "
+                                     f"{message}")
+                return
         if Defect.NO_CAUSAL_FRONTIER not in self.ctx.defects:
             for sem, value in (action.frontier or {}).items():
                 sem.complete_signal(value)  # what this work depended on, first (rule 6)

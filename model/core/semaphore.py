@@ -21,11 +21,30 @@ Rules:
   5. A published signal carries its producer's causal frontier (`Frontier`): the host
      values the producer's work depended on, which must become visible before (or with)
      the producer's own signal (DESIGN.md, Causal visibility).
+  6. Firing order: the waits one change fires are notified in registration order (the
+     order in which they were registered and are still registered), whatever their values.
+
+Indexes (so that no operation scans every wait or signal; chains of thousands of executes
+and thousands of parked actions on one semaphore stay linear overall):
+  * `_waits` maps each registered wait to its registration number, in registration order
+    (O(1) registration and removal; a failure fires them all in that order);
+  * two heaps of (value, registration number, timepoint) index the waits by value: parked
+    queue waits (woken by a publication too) and host waits. A change pops the entries it
+    reaches (O(log n) each) and fires them sorted by registration number (rule 6).
+    Failure-only waits are in neither heap. A removed wait leaves a stale entry, skipped
+    when popped (its registration number no longer matches) and dropped by a rebuild once
+    stale entries outnumber live ones (amortized O(1) per removal);
+  * published signals are kept sorted by value in two parallel lists (timepoints, values)
+    from `_head` on: publication in value order appends, retirement advances `_head`
+    (compacted when half the list is retired), lookup is a bisection. Only a publication
+    below the largest pending value inserts in the middle (a C-speed memmove).
 """
 
 from __future__ import annotations
 
 import bisect
+import heapq
+import itertools
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
@@ -47,6 +66,9 @@ FAILURE_ONLY = MAX_VALUE + 1  # a wait registered at this value fires only on fa
 Verdict = tuple[StatusCode, str]
 # Per semaphore, the smallest value that must be host-visible; shared, never mutated.
 Frontier = dict["Semaphore", int]
+# An index entry: (wait value, registration number, the wait's timepoint).
+_Entry = tuple[int, int, Timepoint]
+_COMPACT_MIN = 64  # below this many index entries, stale ones are left to be popped
 
 
 def check_value(value: int, what: str) -> None:
@@ -66,9 +88,17 @@ class Semaphore:
         self.name = name
         self.value = initial
         self.failure: Verdict | None = None
-        self._waits: list[Timepoint] = []
-        # Invariant: sorted by value, every value > self.value, every event recorded.
+        # Registered waits -> registration number; insertion (registration) ordered.
+        self._waits: dict[Timepoint, int] = {}
+        self._registered = 0  # registration numbers handed out
+        # Heaps of (value, registration number, tp); entries of removed waits are stale.
+        self._queue_index: list[_Entry] = []  # parked queue waits (wake on publish)
+        self._host_index: list[_Entry] = []  # every other wait below FAILURE_ONLY
+        # Invariant: from _head on, sorted by value, every value > self.value, every
+        # event recorded; _signal_values[i] == _signals[i].value.
         self._signals: list[Timepoint] = []
+        self._signal_values: list[int] = []
+        self._head = 0
 
     def __repr__(self) -> str:
         return f"Semaphore({self.name!r}, value={self.value}, failure={self.failure})"
@@ -100,6 +130,8 @@ class Semaphore:
         self.failure = (code, message)
         self.ctx.observer.value_changed(self, self.value, code)
         self._retire_signals(MAX_VALUE + 1)
+        self._queue_index.clear()
+        self._host_index.clear()
         self._fire(list(self._waits))
 
     # -- used by queues ---------------------------------------------------------------
@@ -123,12 +155,21 @@ class Semaphore:
         tp = self.ctx.timepoint_pool.acquire()
         tp.value, tp.event, tp.owner, tp.frontier = value, event, self, frontier
         self.ctx.event_pool.retain(event)
-        bisect.insort(self._signals, tp, key=lambda t: t.value)
-        self._fire([w for w in self._waits if w.owner is not None and w.value <= value])
+        values = self._signal_values
+        if not values or values[-1] <= value:  # in value order: the common case
+            values.append(value)
+            self._signals.append(tp)
+        else:  # after the signals of equal value, as bisect.insort does
+            i = bisect.bisect_right(values, value, self._head)
+            values.insert(i, value)
+            self._signals.insert(i, tp)
+        index = self._queue_index
+        if index and index[0][0] <= value:
+            self._fire(self._pop_reached(index, value, []))
 
     def producer_signal(self, value: int) -> Timepoint | None:
         """The earliest published signal that reaches `value`, if any."""
-        i = bisect.bisect_left(self._signals, value, key=lambda t: t.value)
+        i = bisect.bisect_left(self._signal_values, value, self._head)
         return self._signals[i] if i < len(self._signals) else None
 
     def producer_event(self, value: int) -> PooledEvent | None:
@@ -146,12 +187,20 @@ class Semaphore:
         tp.owner = self if wake_on_publish else None
         if checked and (self.failure is not None or self.value >= value):
             self._fire([tp])
-        else:
-            self._waits.append(tp)
+            return
+        number = self._registered
+        self._registered = number + 1
+        self._waits[tp] = number
+        if value < FAILURE_ONLY:
+            index = self._queue_index if wake_on_publish else self._host_index
+            heapq.heappush(index, (value, number, tp))
 
     def remove_wait(self, tp: Timepoint) -> None:
-        if tp in self._waits:
-            self._waits.remove(tp)
+        """Unregister `tp` if it is registered here (its index entry goes stale)."""
+        if self._waits.pop(tp, None) is not None:
+            stale = len(self._queue_index) + len(self._host_index) - len(self._waits)
+            if stale > _COMPACT_MIN and 2 * stale > len(self._waits):
+                self._rebuild_indexes()
 
     # -- internals --------------------------------------------------------------------
     def _raise_if_failed(self) -> None:
@@ -165,20 +214,72 @@ class Semaphore:
         self.value = value
         self.ctx.observer.value_changed(self, value, StatusCode.OK)
         self._retire_signals(value)
-        self._fire([w for w in self._waits if w.value <= value])
+        fired: list[_Entry] = []
+        for index in (self._queue_index, self._host_index):
+            if index and index[0][0] <= value:
+                self._pop_reached(index, value, fired)
+        if fired:
+            self._fire(fired)
+
+    def _pop_reached(self, index: list[_Entry], value: int,
+                     out: list[_Entry]) -> list[_Entry]:
+        """Pop `index`'s live entries at or below `value` into `out` (stale ones dropped)."""
+        waits = self._waits
+        while index and index[0][0] <= value:
+            entry = heapq.heappop(index)
+            if waits.get(entry[2]) == entry[1]:
+                out.append(entry)
+        return out
+
+    def _rebuild_indexes(self) -> None:
+        """Drop stale index entries (amortized: stale entries outnumber live ones)."""
+        queue: list[_Entry] = []
+        host: list[_Entry] = []
+        for tp, number in self._waits.items():
+            if tp.value < FAILURE_ONLY:
+                (queue if tp.owner is self else host).append((tp.value, number, tp))
+        heapq.heapify(queue)
+        heapq.heapify(host)
+        self._queue_index, self._host_index = queue, host
 
     def _retire_signals(self, reached: int) -> None:
-        while self._signals and self._signals[0].value <= reached:
-            tp = self._signals.pop(0)
+        signals, values = self._signals, self._signal_values
+        head, end = self._head, len(values)
+        event_pool, timepoint_pool = self.ctx.event_pool, self.ctx.timepoint_pool
+        while head < end and values[head] <= reached:
+            tp = signals[head]
+            head += 1
             assert tp.event is not None
-            self.ctx.event_pool.release(tp.event)
-            self.ctx.timepoint_pool.release(tp)
+            event_pool.release(tp.event)
+            timepoint_pool.release(tp)
+        if head == end:
+            signals.clear()
+            values.clear()
+            head = 0
+        elif head > _COMPACT_MIN and 2 * head > end:
+            del signals[:head]
+            del values[:head]
+            head = 0
+        self._head = head
 
-    def _fire(self, fired: list[Timepoint]) -> None:
-        for tp in fired:
-            self.remove_wait(tp)
+    def _fire(self, fired: list[Timepoint] | list[_Entry]) -> None:
+        """Fire waits: every one is unregistered first, then notified (rule 6 order).
+
+        `fired` is a list of timepoints in registration order, or of index entries (any
+        order; sorted here by registration number)."""
+        tps: list[Timepoint]
+        if fired and type(fired[0]) is tuple:
+            entries: list[_Entry] = fired  # type: ignore[assignment]
+            if len(entries) > 1:
+                entries.sort(key=_registration)
+            tps = [entry[2] for entry in entries]
+        else:
+            tps = fired  # type: ignore[assignment]
+        waits = self._waits
+        for tp in tps:
+            waits.pop(tp, None)
             tp.fired = True
-        for tp in fired:
+        for tp in tps:
             if tp.notify is not None:
                 tp.notify()
 
@@ -188,12 +289,24 @@ class Semaphore:
 
     def invariant_problems(self) -> list[str]:
         problems = []
-        values = [t.value for t in self._signals]
-        if values != sorted(values) or any(v <= self.value for v in values):
+        values = [t.value for t in self._signals[self._head:]]
+        if (values != self._signal_values[self._head:]
+                or any(a > b for a, b in itertools.pairwise(values))
+                or any(v <= self.value for v in values)):
             problems.append(f"semaphore {self.name}: published signals {values} not pending")
+        live = {(tp, n) for tp, n in self._waits.items() if tp.value < FAILURE_ONLY}
+        indexed = {(e[2], e[1]) for e in (*self._queue_index, *self._host_index)
+                   if self._waits.get(e[2]) == e[1]}
+        if live != indexed:
+            problems.append(f"semaphore {self.name}: {len(live)} waits below failure-only "
+                            f"but {len(indexed)} live index entries")
         if not 0 <= self.value <= MAX_VALUE:
             problems.append(f"semaphore {self.name}: value {self.value} out of range")
         return problems
+
+
+def _registration(entry: _Entry) -> int:
+    return entry[1]
 
 
 def _verdict(pairs: Sequence[tuple[Semaphore, int]], wait_any: bool,

@@ -17,6 +17,9 @@ Theory of operation:
     saved and replayed like any other failure. A custom `runner` that raises is a
     failure of property "crash" too. hipsem's own errors (a `RecorderError`, an
     exception of the checker) propagate: they are bugs of hipsem, not findings.
+  * runs have no simulated-time limit unless `limit_us` is set (`--limit`); a run that
+    reaches it is not judged: the case counts as passing (it is no failure of the core)
+    and is counted in `CampaignResult.limited`, which the command line reports.
 
 Invariant: a campaign is a pure function of its config when `database` is None (the
 Hypothesis seed is fixed by `config.seed`; every simulated run is seeded), in whatever
@@ -111,6 +114,8 @@ class CampaignConfig:
     strategy: st.SearchStrategy[FuzzCase] | None = None  # default: cases(...)
     runner: Runner | None = None  # default: run_sim (with `context_factory`)
     context_factory: ContextFactory | None = None
+    limit_us: float | None = None  # simulated-time limit of each run (None: none)
+    faults: bool = False  # draw fault plans (docs/faults.md); off: fault-free scenarios
 
 
 @dataclass(slots=True)
@@ -124,6 +129,7 @@ class Progress:
     best: Failure | None = None
     failing: set[str] = field(default_factory=set)  # repr of every failing case seen
     livelocked: bool = False  # a run was stopped by the watchdog (LIVELOCK_RETRY_S next)
+    limited: int = 0  # runs that reached the simulated-time limit (not judged)
     started: float = field(default_factory=time.perf_counter)
 
     @property
@@ -147,6 +153,7 @@ class CampaignResult:
     shrink_seconds: float = 0.0
     shrinks: int = 0
     hypothesis_size: int | None = None  # ops of Hypothesis' shrunk case, before minimize
+    limited: int = 0  # runs that reached `config.limit_us` (not judged, not failures)
 
     @property
     def found(self) -> bool:
@@ -162,23 +169,30 @@ def is_livelock(failure: Failure | None) -> bool:
 
 def evaluate(case: FuzzCase, defects: Iterable[Defect] = (), runner: Runner | None = None,
              context_factory: ContextFactory | None = None,
-             wall_limit_s: float = RUN_WALL_LIMIT_S) -> Failure | None:
-    """Run `case` for each of its seeds; the first run with a violation, else None."""
+             wall_limit_s: float = RUN_WALL_LIMIT_S, limit_us: float | None = None,
+             on_limit: Callable[[], None] | None = None) -> Failure | None:
+    """Run `case` for each of its seeds; the first run with a violation, else None.
+
+    A run that reaches `limit_us` of simulated time is not judged (`on_limit` is called)."""
     defects = frozenset(defects)
     for seed in case.seeds:
         violations = _run_and_check(case, seed, defects, runner, context_factory,
-                                    wall_limit_s)
-        if violations:
+                                    wall_limit_s, limit_us)
+        if violations is None:
+            if on_limit is not None:
+                on_limit()
+        elif violations:
             return Failure(case, seed, tuple(violations))
     return None
 
 
 def _run_and_check(case: FuzzCase, seed: int, defects: frozenset[Defect],
                    runner: Runner | None, factory: ContextFactory | None,
-                   wall_limit_s: float) -> list[Violation]:
+                   wall_limit_s: float, limit_us: float | None) -> list[Violation] | None:
+    """The run's violations; None if it reached the simulated-time limit (not judged)."""
     if runner is None:  # run_sim records a crash of the run itself (record.crash)
         record = run_sim(case.scenario, seed, defects, case.timing, factory,
-                         wall_limit_s=wall_limit_s)
+                         wall_limit_s=wall_limit_s, limit_us=limit_us)
     else:
         try:
             record = runner(case.scenario, seed, defects, case.timing)
@@ -187,13 +201,16 @@ def _run_and_check(case: FuzzCase, seed: int, defects: frozenset[Defect],
         except Exception as error:  # a runner that does not record crashes: a finding
             return [Violation("crash", None, f"the runner raised {type(error).__name__}: "
                               f"{error}")]
+    if record.limit_reached_us is not None:
+        return None
     return check(case.scenario, record)
 
 
 def _strategy(config: CampaignConfig) -> st.SearchStrategy[FuzzCase]:
     if config.strategy is not None:
         return config.strategy
-    return cases(config.max_ops, config.seeds_per_case, config.draw_timing)
+    return cases(config.max_ops, config.seeds_per_case, config.draw_timing,
+                 faults=config.faults)
 
 
 def _hypothesis_settings(config: CampaignConfig) -> settings:
@@ -213,7 +230,8 @@ def _body(config: CampaignConfig, progress: Progress,
         if _budget_spent(config, progress) and repr(case) not in progress.failing:
             return  # shrink budget spent: only cases already seen failing still fail
         limit = LIVELOCK_RETRY_S if progress.livelocked else RUN_WALL_LIMIT_S
-        failure = evaluate(case, config.defects, config.runner, config.context_factory, limit)
+        failure = evaluate(case, config.defects, config.runner, config.context_factory, limit,
+                           config.limit_us, lambda: _limited(progress))
         progress.livelocked = progress.livelocked or is_livelock(failure)
         _count(progress, failure)
         if hook is not None:
@@ -222,6 +240,10 @@ def _body(config: CampaignConfig, progress: Progress,
             raise PropertyFailed(failure)
 
     return body
+
+
+def _limited(progress: Progress) -> None:
+    progress.limited += 1
 
 
 def _budget_spent(config: CampaignConfig, progress: Progress) -> bool:
@@ -319,7 +341,7 @@ def _search(config: CampaignConfig, hook: ProgressHook | None) -> CampaignResult
     return CampaignResult(
         config, progress.examples, seconds, failure, progress.found_at, found_seconds,
         seconds - found_seconds if found_seconds is not None else 0.0, progress.shrinks,
-        shrunk_size,
+        shrunk_size, progress.limited,
     )
 
 
@@ -329,7 +351,8 @@ def _minimize(config: CampaignConfig, failure: Failure) -> Failure:
     limit = LIVELOCK_RETRY_S if is_livelock(failure) else RUN_WALL_LIMIT_S
 
     def again(case: FuzzCase) -> Failure | None:
-        return evaluate(case, config.defects, config.runner, config.context_factory, limit)
+        return evaluate(case, config.defects, config.runner, config.context_factory, limit,
+                        config.limit_us)
 
     return minimize(failure, again, config.minimize_seeds, budget_s=config.shrink_seconds)
 

@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import shlex
 import sys
 from collections.abc import Callable
@@ -39,15 +40,25 @@ from pathlib import Path
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from model.argtypes import defect, int_at_least
+from model.argtypes import defect, int_at_least, sim_limit
 from model.core.defects import DESCRIPTIONS, Defect
 from model.fuzz.campaign import CampaignConfig, CampaignResult, Failure, run_campaign
 from model.fuzz.campaign import Progress as CampaignProgress
-from model.fuzz.replay import REPLAY_HAS_TIMING, Saved, save_failure
+from model.fuzz.replay import (
+    REPLAY_HAS_TIMING,
+    Saved,
+    counterexample,
+    counterexample_json,
+    save_failure,
+)
 from model.fuzz.shards import SHARD_SIZE, LiveCounts, ShardedResult, plan_shards, run_local
+from model.outpaths import OutputPathError, output_dir
+from model.output import Output, as_output, output
+from model.scenario.parse import scenario_to_json
 from model.scenario.types import Execute, Fail, Op, Query, Signal, Sleep, Wait
 
 EXIT_OK, EXIT_FOUND, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
@@ -72,9 +83,13 @@ def parser() -> argparse.ArgumentParser:
                    help="Hypothesis seed: the same seed tries the same scenarios (default 0)")
     p.add_argument("--defect", type=defect, action="append", default=[],
                    help="turn a seeded defect on (repeatable; see --list-defects)")
-    p.add_argument("--save-failures", type=Path, default=DEFAULT_DIR, metavar="DIR",
-                   help=f"where to save a counterexample and its trace (default {DEFAULT_DIR})")
-    p.add_argument("--json", action="store_true", help="print one JSON summary object")
+    p.add_argument("--save-failures", type=Path, default=None, metavar="DIR",
+                   help="where to save a counterexample and its trace (a folder, created "
+                        f"before the campaign starts; default {DEFAULT_DIR})")
+    p.add_argument("--json", action="store_true", help="print one JSON summary object "
+                   "(with --list-defects: the defects as JSON)")
+    p.add_argument("--plain", action="store_true",
+                   help="plain output even on a terminal (the default into a pipe or file)")
     p.add_argument("--list-defects", action="store_true", help="list the seeded defects")
     p.add_argument("--max-ops", type=int_at_least("--max-ops", 1), default=24,
                    help="largest scenario, in ops (default 24)")
@@ -82,6 +97,13 @@ def parser() -> argparse.ArgumentParser:
                    help="simulated runs (interleavings) per scenario (default 1)")
     p.add_argument("--shrink-seconds", type=float, default=20.0,
                    help="time allowed for shrinking a failure (default 20)")
+    p.add_argument("--limit", type=sim_limit, default=None, metavar="S",
+                   help="stop each run at S seconds of simulated time if it is not quiescent "
+                        "by then; such a run is not judged and counts as passing (reported "
+                        "as 'unjudged'); default: no limit")
+    p.add_argument("--faults", action="store_true",
+                   help="draw fault plans: failing device calls and work, a lost device "
+                   "(docs/faults.md; default: no faults)")
     p.add_argument("--database", action="store_true",
                    help="replay and keep failures in .hypothesis/fuzz (not exact by --seed)")
     where = p.add_mutually_exclusive_group()
@@ -99,13 +121,18 @@ def parser() -> argparse.ArgumentParser:
 # --------------------------------------------------------------------------- rendering
 
 
+def _values(values: dict[str, int]) -> str:
+    """A semaphore -> value map as JSON text (`{"A": 1}`), as the scenario file has it."""
+    return json.dumps(dict(values), ensure_ascii=False)
+
+
 def _op_text(op: Op) -> str:
     if isinstance(op, Execute):
-        return f"execute on {op.queue} wait {op.wait or '{}'} signal {op.signal or '{}'}" \
-               f" ({op.duration_us:g} us)"
+        return (f"execute on {op.queue} wait {_values(op.wait)} signal "
+                f"{_values(op.signal)} ({op.duration_us:g} us)")
     if isinstance(op, Wait):
         timeout = "forever" if op.timeout_us is None else f"{op.timeout_us:g} us"
-        return f"wait {op.mode.value} {op.semaphores} ({timeout})"
+        return f"wait {op.mode.value} {_values(op.semaphores)} ({timeout})"
     if isinstance(op, Signal):
         return f"signal {op.semaphore} = {op.value}"
     if isinstance(op, Fail):
@@ -127,19 +154,32 @@ def failure_table(failure: Failure) -> Table:
     for column in ("actor", "op", "what"):
         table.add_column(column)
     for actor, _, op in s.ops():
-        table.add_row(actor, op.id, _op_text(op))
+        table.add_row(escape(actor), escape(op.id), escape(_op_text(op)))
     return table
 
 
-def print_failure(console: Console, failure: Failure, saved: Saved | None) -> None:
-    console.print(failure_table(failure))
+def print_failure(show: Output, failure: Failure, saved: Saved | None,
+                  document: str | None = None) -> None:
+    """The shrunk scenario, its violations, and where it was saved; `document` (the
+    counterexample file's text) is printed in full when it could not be saved."""
+    show.table(failure_table(failure))
     for v in failure.violations:
-        where = f" [{v.op}]" if v.op else ""
-        console.print(f"[red]{v.property}[/red]{where}: {v.message}")
+        where = escape(f" [{v.op}]") if v.op else ""
+        show.print(f"[red]{v.property}[/red]{where}: {escape(v.message)}")
     if saved is not None:
         note = "" if saved.replays else " [yellow](replay differs!)[/yellow]"
-        console.print(f"saved: {saved.scenario_file} (replay: hipsem run "
-                      f"{saved.scenario_file}){note}\ntrace: {saved.trace_file}")
+        file = escape(str(saved.scenario_file))
+        show.print(f"saved: {file} (replay: {escape(replay_line(saved))}){note}")
+        show.print(f"trace: {escape(str(saved.trace_file))}", markup=False)
+    elif document is not None:
+        show.print("the counterexample (save it as FILE.json; replay: hipsem run FILE.json):",
+                   markup=False)
+        show.print(document.rstrip("\n"), markup=False)
+
+
+def replay_line(saved: Saved) -> str:
+    """The command that replays a saved counterexample."""
+    return f"hipsem run {shlex.quote(str(saved.scenario_file))}"
 
 
 def _progress_hook(progress: Progress, examples: int) -> Callable[[CampaignProgress], None]:
@@ -163,28 +203,34 @@ def _live(console: Console, config: CampaignConfig) -> CampaignResult:
         return run_campaign(config, _progress_hook(progress, config.examples))
 
 
-def summary(result: CampaignResult, saved: Saved | None) -> dict[str, Any]:
-    """The --json object."""
+def summary(result: CampaignResult, saved: Saved | None,
+            save_error: str | None = None) -> dict[str, Any]:
+    """The --json object; each failure carries the counterexample document itself
+    (`scenario`), so nothing is lost when it could not be saved (`save_error` says why)."""
     failures = []
     if result.failure is not None:
+        document = scenario_to_json(counterexample(result.failure, result.config.defects))
         for prop in result.failure.properties:
             failures.append({
                 "property": prop,
                 "scenario_file": str(saved.scenario_file) if saved else None,
                 "trace_file": str(saved.trace_file) if saved else None,
                 "replays": saved.replays if saved else None,
-                "replay": (f"hipsem run {shlex.quote(str(saved.scenario_file))}"
-                           if saved else None),
+                "replay": replay_line(saved) if saved else None,
+                "save_error": save_error,
                 "size": result.failure.size,
                 "seed": result.failure.seed,
                 "messages": [v.message for v in result.failure.violations
                              if v.property == prop],
+                "scenario": document,
             })
     return {
         "examples": result.examples, "seconds": round(result.seconds, 3),
         "seed": result.config.seed,
         "defects": sorted(d.value for d in result.config.defects),
+        "faults": result.config.faults,
         "found_at": result.found_at,
+        "unjudged_at_limit": result.limited,
         "seconds_to_find": None if result.found_seconds is None
         else round(result.found_seconds, 3),
         "failures": failures,
@@ -194,13 +240,29 @@ def summary(result: CampaignResult, saved: Saved | None) -> dict[str, Any]:
 # --------------------------------------------------------------------------- commands
 
 
-def list_defects(console: Console) -> None:
+def defects_table() -> Table:
     table = Table(title="seeded defects (hipsem fuzz --defect NAME)")
     table.add_column("name")
     table.add_column("effect")
     for d in Defect:
-        table.add_row(d.value, DESCRIPTIONS[d])
-    console.print(table)
+        table.add_row(d.value, escape(DESCRIPTIONS[d]))
+    return table
+
+
+def list_defects(show: Output, as_json: bool) -> None:
+    """`--list-defects`: a table, or with `--json` one object
+    `{"defects": [{"name", "description"}]}`."""
+    if as_json:
+        print(json.dumps({"defects": [{"name": d.value, "description": DESCRIPTIONS[d]}
+                                      for d in Defect]}, indent=2))
+    else:
+        show.table(defects_table())
+
+
+def database_folder(defects: frozenset[Defect]) -> Path:
+    """`--database`: where the campaign's Hypothesis example database lives."""
+    label = "-".join(sorted(d.value for d in defects)) or "clean"
+    return Path(".hypothesis") / "fuzz" / label
 
 
 def config_from(args: argparse.Namespace) -> CampaignConfig:
@@ -209,40 +271,42 @@ def config_from(args: argparse.Namespace) -> CampaignConfig:
     defects = frozenset(args.defect)
     database = None
     if args.database:
-        label = "-".join(sorted(d.value for d in defects)) or "clean"
-        database = DirectoryBasedExampleDatabase(str(Path(".hypothesis") / "fuzz" / label))
+        database = DirectoryBasedExampleDatabase(str(database_folder(defects)))
     return CampaignConfig(
         examples=args.examples, seed=args.seed, defects=defects, max_ops=args.max_ops,
         seeds_per_case=args.seeds_per_case, draw_timing=REPLAY_HAS_TIMING,
-        shrink_seconds=args.shrink_seconds, database=database,
+        shrink_seconds=args.shrink_seconds, database=database, faults=args.faults,
+        limit_us=None if args.limit is None else args.limit * 1e6,
     )
 
 
-def fuzz(args: argparse.Namespace, out: Console, err: Console) -> int:
+def fuzz(args: argparse.Namespace, show: Output) -> int:
     config = config_from(args)
     try:
-        result = _sharded(args, config, None if args.json else err)
+        result = _sharded(args, config, None if args.json else show.err)
     except _ClusterUnusable as error:
-        print(f"hipsem fuzz: error: {error}", file=sys.stderr)
+        show.note(f"hipsem fuzz: error: {error}")
         return EXIT_USAGE
-    saved = [_save(f.failure, config.defects, args.save_failures) for f in result.findings]
+    saved: list[Saved | None] = []
+    errors: list[str | None] = []
+    for finding in result.findings:
+        try:
+            saved.append(save_failure(finding.failure, config.defects, args.save_failures))
+            errors.append(None)
+        except OSError as error:  # the finding stands: print it in full instead
+            saved.append(None)
+            errors.append(f"--save-failures {args.save_failures}: cannot save the "
+                          f"counterexample: {error.strerror or error}")
     if args.json:
-        print(json.dumps(sharded_summary(result, saved), indent=2))
+        print(json.dumps(sharded_summary(result, saved, errors), indent=2,
+                         ensure_ascii=False))
     else:
-        _report_sharded(out, result, saved)
+        _report_sharded(show, result, saved)
+    for message in dict.fromkeys(e for e in errors if e is not None):
+        show.note(f"hipsem fuzz: error: {message}")
     if result.interrupted:
         return EXIT_INTERRUPTED
     return EXIT_FOUND if result.findings else EXIT_OK
-
-
-def _save(failure: Failure, defects: frozenset[Defect], directory: Path) -> Saved | None:
-    """Save one finding; if it cannot be written, say so and keep it (it is printed)."""
-    try:
-        return save_failure(failure, defects, directory)
-    except OSError as error:
-        print(f"hipsem fuzz: error: cannot save a counterexample under {directory}: {error}"
-              " (printed below instead)", file=sys.stderr)
-        return None
 
 
 class _ClusterUnusable(Exception):
@@ -258,12 +322,12 @@ def _sharded(args: argparse.Namespace, config: CampaignConfig,
     with Progress(*columns, console=err, transient=True, disable=err is None) as progress:
         task = progress.add_task("searching", total=args.examples)
 
-        def show(counts: LiveCounts) -> None:
+        def advance(counts: LiveCounts) -> None:
             found = f", {counts.findings} shard(s) found a failure" if counts.findings else ""
             progress.update(task, completed=counts.covered, description=f"searching{found}")
 
         if args.workers is None and args.scheduler is None:
-            return run_local(config, shards, show, args.shard_size)
+            return run_local(config, shards, advance, args.shard_size)
         from model.distributed import ClusterError, connected
         from model.fuzz.distributed import run_distributed
 
@@ -273,25 +337,27 @@ def _sharded(args: argparse.Namespace, config: CampaignConfig,
         try:
             with connected(args.workers, args.scheduler) as cluster:
                 return run_distributed(cluster, config, shards, args.shard_size, database,
-                                       show)
+                                       advance)
         except ClusterError as error:
             raise _ClusterUnusable(str(error)) from error
 
 
-def sharded_summary(result: ShardedResult, saved: list[Saved | None]) -> dict[str, Any]:
-    """The --json object of a sharded campaign (`summary`'s keys, and where it ran)."""
+def sharded_summary(result: ShardedResult, saved: list[Saved | None],
+                    errors: list[str | None]) -> dict[str, Any]:
+    """The --json object: `summary`'s keys, one failure per (finding, property), each with
+    the counterexample document itself (`scenario`), and where and how far it ran."""
     failures = []
-    for finding, where in zip(result.findings, saved, strict=True):
+    for finding, where, error in zip(result.findings, saved, errors, strict=True):
         failure = finding.failure
+        document = scenario_to_json(counterexample(failure, result.config.defects))
         for prop in failure.properties:
             failures.append({
                 "property": prop,
                 "scenario_file": str(where.scenario_file) if where else None,
                 "trace_file": str(where.trace_file) if where else None,
                 "replays": where.replays if where else None,
-                "replay": (f"hipsem run {shlex.quote(str(where.scenario_file))}"
-                           if where else None),
-                "scenario": None if where else _scenario_json(failure, result.config.defects),
+                "replay": replay_line(where) if where else None,
+                "save_error": error,
                 "size": failure.size,
                 "seed": failure.seed,
                 "fingerprint": finding.fingerprint,
@@ -299,12 +365,15 @@ def sharded_summary(result: ShardedResult, saved: list[Saved | None]) -> dict[st
                 "found_by_shards": list(finding.shards),
                 "minimized": finding.minimized,
                 "messages": [v.message for v in failure.violations if v.property == prop],
+                "scenario": document,
             })
     return {
         "examples": result.examples, "shrinks": result.shrinks,
         "seconds": round(result.seconds, 3), "seed": result.config.seed,
         "defects": sorted(d.value for d in result.config.defects),
+        "faults": result.config.faults,
         "found_at": result.found_at,
+        "unjudged_at_limit": result.limited,
         "seconds_to_find": None if result.seconds_to_find is None
         else round(result.seconds_to_find, 3),
         "shards": result.shards, "shard_size": result.shard_size,
@@ -316,88 +385,120 @@ def sharded_summary(result: ShardedResult, saved: list[Saved | None]) -> dict[st
     }
 
 
-def _scenario_json(failure: Failure, defects: frozenset[Defect]) -> dict[str, Any]:
-    """The counterexample as a replayable scenario document (when it could not be saved)."""
-    from model.fuzz.replay import with_replay
-    from model.scenario.parse import scenario_to_json
-
-    return scenario_to_json(with_replay(failure.case.scenario, failure.seed, defects,
-                                        timing=failure.case.timing))
-
-
-def _report_sharded(console: Console, result: ShardedResult,
-                    saved: list[Saved | None]) -> None:
+def _report_sharded(show: Output, result: ShardedResult, saved: list[Saved | None]) -> None:
     label = ", ".join(sorted(d.value for d in result.config.defects)) or "clean core"
     where = (f"{result.shards} shard(s) of {result.shard_size}"
              + ("" if result.workers == "this process" else f" on {result.workers}"))
     lost = (f"; {result.retried_shards} shard(s) re-run after a lost worker "
             f"({result.repeated_examples} examples repeated)" if result.retried_shards else "")
+    if result.limited:
+        limit = (result.config.limit_us or 0) / 1e6
+        show.print(f"[yellow]{result.limited} run(s) reached --limit {limit:g} s of "
+                   "simulated time and were not judged (not failures)[/yellow]")
     if result.interrupted:
-        console.print(f"[yellow]interrupted[/yellow]: {result.examples} examples run, "
-                      f"{result.complete_shards} of {result.shards} shard(s) complete, "
-                      f"{len(result.findings)} finding(s) so far ({result.seconds:.1f} s)"
-                      f"{lost}")
+        show.print(f"[yellow]interrupted[/yellow]: {result.examples} examples run, "
+                   f"{result.complete_shards} of {result.shards} shard(s) complete, "
+                   f"{len(result.findings)} finding(s) so far ({result.seconds:.1f} s)"
+                   f"{escape(lost)}")
     elif not result.findings:
-        console.print(f"[green]{label}: no property failed[/green] in {result.examples} "
-                      f"examples ({where}, {result.seconds:.1f} s){lost}")
+        show.print(f"[green]{label}: no property failed[/green] in {result.examples} "
+                   f"examples ({escape(where)}, {result.seconds:.1f} s){escape(lost)}")
         return
-    if result.findings and not result.interrupted:
+    else:
         props = ", ".join(dict.fromkeys(p for f in result.findings
                                         for p in f.failure.properties))
-        console.print(f"[red]{label}: {props} failed[/red]: {len(result.findings)} distinct "
-                      f"finding(s) in {result.examples} examples ({where}, "
-                      f"{result.seconds:.1f} s); first after {result.found_at} examples{lost}")
+        show.print(f"[red]{label}: {props} failed[/red]: {len(result.findings)} distinct "
+                   f"finding(s) in {result.examples} examples ({escape(where)}, "
+                   f"{result.seconds:.1f} s); first after {result.found_at} examples"
+                   f"{escape(lost)}")
     for finding, where_saved in zip(result.findings, saved, strict=True):
         note = "" if finding.minimized else " (stopped before minimizing)"
         others = len(finding.shards) - 1
         also = f", also {others} other(s)" if others else ""
-        console.print(f"finding {finding.fingerprint} (shard {finding.shard}{also}){note}")
-        print_failure(console, finding.failure, where_saved)
+        show.print(f"finding {finding.fingerprint} (shard {finding.shard}{also}){note}",
+                   markup=False)
+        document = None
+        if where_saved is None:
+            document = counterexample_json(counterexample(finding.failure,
+                                                          result.config.defects))
+        print_failure(show, finding.failure, where_saved, document)
 
 
-def _report(console: Console, result: CampaignResult, saved: Saved | None) -> None:
+def _report(show: Output, result: CampaignResult, saved: Saved | None,
+            document: str | None = None) -> None:
     label = ", ".join(sorted(d.value for d in result.config.defects)) or "clean core"
+    if result.limited:
+        limit = (result.config.limit_us or 0) / 1e6
+        show.print(f"[yellow]{result.limited} run(s) reached --limit {limit:g} s of "
+                   "simulated time and were not judged (not failures)[/yellow]")
     if result.failure is None:
-        console.print(f"[green]{label}: no property failed[/green] in {result.examples} "
-                      f"examples ({result.seconds:.1f} s)")
+        show.print(f"[green]{label}: no property failed[/green] in {result.examples} "
+                   f"examples ({result.seconds:.1f} s)")
         return
-    console.print(f"[red]{label}: {', '.join(result.failure.properties)} failed[/red] after "
-                  f"{result.found_at} examples ({result.found_seconds or 0:.2f} s); shrunk "
-                  f"in {result.shrink_seconds:.1f} s")
-    print_failure(console, result.failure, saved)
+    show.print(f"[red]{label}: {', '.join(result.failure.properties)} failed[/red] after "
+               f"{result.found_at} examples ({result.found_seconds or 0:.2f} s); shrunk "
+               f"in {result.shrink_seconds:.1f} s")
+    print_failure(show, result.failure, saved, document)
+
+
+# Campaign options that --list-defects would silently ignore.
+_CAMPAIGN_OPTIONS = ("examples", "seed", "defect", "save_failures", "max_ops",
+                     "seeds_per_case", "shrink_seconds", "database", "workers", "scheduler",
+                     "shard_size")
+
+
+def check_args(args: argparse.Namespace) -> None:
+    """Refuse conflicting or pointless options (UsageError); check --save-failures."""
+    if args.list_defects:
+        defaults = parser().parse_args([])
+        given = [f"--{name.replace('_', '-')}" for name in _CAMPAIGN_OPTIONS
+                 if getattr(args, name) != getattr(defaults, name)]
+        if given:
+            raise UsageError(f"hipsem fuzz: error: --list-defects only lists the defects; "
+                             f"it runs no campaign, so {', '.join(given)} would be ignored")
+        return
+    if not (math.isfinite(args.shrink_seconds) and args.shrink_seconds >= 0):
+        raise UsageError("hipsem fuzz: error: --shrink-seconds must be a number of seconds "
+                         f">= 0, got {args.shrink_seconds}")
+    explicit = args.save_failures is not None
+    args.save_failures = args.save_failures if explicit else DEFAULT_DIR
+    # an explicit folder is created now; the default one only once something is found
+    output_dir(args.save_failures, "--save-failures", create=explicit)
 
 
 def fuzz_main(argv: list[str]) -> int:
     """Entry point of `hipsem fuzz` (see the module docstring); returns the exit code."""
-    out, err = Console(), Console(stderr=True)
     try:
         args = parser().parse_args(argv)
+        check_args(args)
     except UsageError as error:
         print(str(error), file=sys.stderr)
         return EXIT_USAGE
-    if args.list_defects:
-        list_defects(out)
-        return EXIT_OK
-    if args.shrink_seconds < 0:
-        print("hipsem fuzz: error: --shrink-seconds must be >= 0", file=sys.stderr)
+    except OutputPathError as error:
+        print(f"hipsem fuzz: error: {error}", file=sys.stderr)
         return EXIT_USAGE
-    return fuzz(args, out, err)
+    show = output(args.plain)
+    if args.list_defects:
+        list_defects(show, args.json)
+        return EXIT_OK
+    return fuzz(args, show)
 
 
-def demo_fuzz(console: Console, examples: int = 300, defect: Defect = Defect.LIFO_READY,
-              directory: Path | None = None) -> None:
+def demo_fuzz(console: Console | Output, examples: int = 300,
+              defect: Defect = Defect.LIFO_READY, directory: Path | None = None) -> None:
     """A short campaign against the clean core, then against `defect` (shows the shrunk
     counterexample). About 5 s on one core."""
+    show = as_output(console)
     clean = run_campaign(CampaignConfig(examples=examples, seed=0))
-    _report(console, clean, None)
+    _report(show, clean, None)
     config = CampaignConfig(examples=examples, seed=0, defects=frozenset({defect}),
                             shrink_seconds=5.0)
-    console.print(f"seeded defect [bold]{defect.value}[/bold]: {defect.description}")
+    show.print(f"seeded defect [bold]{defect.value}[/bold]: {escape(defect.description)}")
     result = run_campaign(config)
     saved = None
     if result.failure is not None and directory is not None:
         saved = save_failure(result.failure, config.defects, directory)
-    _report(console, result, saved)
+    _report(show, result, saved)
 
 
 __all__ = ["demo_fuzz", "fuzz_main", "parser", "sharded_summary", "summary"]

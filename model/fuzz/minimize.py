@@ -17,6 +17,7 @@ import dataclasses
 import time
 from collections.abc import Callable, Iterator
 
+from model.faults import NO_FAULTS, CallFault, FaultPlan
 from model.fuzz.campaign import Failure
 from model.scenario.types import Scenario, Settings
 from model.sim.timing import Timing
@@ -29,7 +30,33 @@ def _without(scenario: Scenario, actor: str, index: int) -> Scenario:
     actors = {a: list(ops) for a, ops in scenario.actors.items()}
     del actors[actor][index]
     kept = {a: ops for a, ops in actors.items() if ops} or {actor: []}
-    return dataclasses.replace(scenario, actors=kept)
+    gone = scenario.actors[actor][index].id
+    work = tuple(w for w in scenario.faults.work if w.execute != gone)
+    faults = dataclasses.replace(scenario.faults, work=work)
+    return dataclasses.replace(scenario, actors=kept, faults=faults)
+
+
+def _simpler_faults(plan: FaultPlan) -> Iterator[FaultPlan]:
+    """No fault, then each fault alone removed, a probabilistic call fault made its
+    first occurrence, a call fault one occurrence earlier (toward the earliest, simplest
+    fault)."""
+    if not plan:
+        return
+    yield NO_FAULTS
+    for i in range(len(plan.calls)):
+        yield dataclasses.replace(plan, calls=plan.calls[:i] + plan.calls[i + 1:])
+        at = plan.calls[i].at
+        if at is None:  # a probability: try the first occurrence instead
+            first = CallFault(plan.calls[i].call, plan.calls[i].error, at=1)
+            yield dataclasses.replace(plan, calls=(*plan.calls[:i], first, *plan.calls[i + 1:]))
+        elif at > 1:
+            earlier = dataclasses.replace(plan.calls[i], at=at - 1)
+            yield dataclasses.replace(plan, calls=(*plan.calls[:i], earlier,
+                                                   *plan.calls[i + 1:]))
+    for i in range(len(plan.work)):
+        yield dataclasses.replace(plan, work=plan.work[:i] + plan.work[i + 1:])
+    if plan.device_lost is not None:
+        yield dataclasses.replace(plan, device_lost=None)
 
 
 def _candidates(case: FuzzCase) -> Iterator[FuzzCase]:
@@ -38,6 +65,8 @@ def _candidates(case: FuzzCase) -> Iterator[FuzzCase]:
     for actor, ops in s.actors.items():
         for index in reversed(range(len(ops))):
             yield dataclasses.replace(case, scenario=_without(s, actor, index))
+    for plan in _simpler_faults(s.faults):
+        yield dataclasses.replace(case, scenario=dataclasses.replace(s, faults=plan))
     if s.settings != Settings():
         yield dataclasses.replace(case, scenario=dataclasses.replace(s, settings=Settings()))
     if case.timing != Timing():

@@ -19,6 +19,7 @@ replay raises for it; the scenario file is written first, before anything is re-
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import json
 import re
 from dataclasses import dataclass
@@ -78,23 +79,40 @@ def replay_file(path: Path, wall_limit_s: float = RUN_WALL_LIMIT_S
     return scenario, list(dict.fromkeys(v.property for v in check(scenario, record)))
 
 
-def _stem(failure: Failure, defects: frozenset[Defect]) -> str:
+def _label(failure: Failure, defects: frozenset[Defect]) -> str:
     label = "-".join(sorted(d.value for d in defects)) or "clean"
-    name = f"{label}-{failure.properties[0]}-seed{failure.seed}"
-    return re.sub(r"[^A-Za-z0-9_.-]", "_", name)
+    return re.sub(r"[^A-Za-z0-9_.-]", "_", f"{label}-{failure.properties[0]}")
+
+
+def counterexample(failure: Failure, defects: frozenset[Defect]) -> Scenario:
+    """The scenario that `save_failure` writes: the failing case carrying its replay seed,
+    defects and timing, named `<defects>-<property>-<hash>`, where the hash is the first
+    12 hex digits of the SHA-256 of the document with the name left out. Two different
+    counterexamples never share a name (two campaigns never overwrite each other's
+    files); the same counterexample found twice keeps its name."""
+    first = failure.violations[0]
+    description = f"hipsem fuzz counterexample: {first.property}: {first.message}"
+    scenario = with_replay(dataclasses.replace(failure.case.scenario, name=""),
+                           failure.seed, defects, description, failure.case.timing)
+    document = scenario_to_json(scenario)
+    document.pop("name", None)
+    digest = hashlib.sha256(json.dumps(document, sort_keys=True).encode()).hexdigest()[:12]
+    return dataclasses.replace(scenario, name=f"{_label(failure, defects)}-{digest}")
+
+
+def counterexample_json(scenario: Scenario) -> str:
+    """The text of a saved counterexample file (also printed when it cannot be saved)."""
+    return json.dumps(scenario_to_json(scenario), indent=2, ensure_ascii=False) + "\n"
 
 
 def save_failure(failure: Failure, defects: frozenset[Defect], directory: Path) -> Saved:
-    """Write the counterexample (scenario with replay) and its Chrome trace."""
+    """Write the counterexample (scenario with replay) and its Chrome trace (OSError if
+    they cannot be written; `counterexample` gives the document to show instead)."""
     directory.mkdir(parents=True, exist_ok=True)
-    stem = _stem(failure, defects)
-    first = failure.violations[0]
-    description = f"hipsem fuzz counterexample: {first.property}: {first.message}"
-    scenario = with_replay(dataclasses.replace(failure.case.scenario, name=stem),
-                           failure.seed, defects, description, failure.case.timing)
-    path = directory / f"{stem}.json"
-    path.write_text(json.dumps(scenario_to_json(scenario), indent=2) + "\n", encoding="utf-8")
-    trace = directory / f"{stem}.trace.json"
+    scenario = counterexample(failure, defects)
+    path = directory / f"{scenario.name}.json"
+    path.write_text(counterexample_json(scenario), encoding="utf-8")
+    trace = directory / f"{scenario.name}.trace.json"
     limit = LIVELOCK_RETRY_S if is_livelock(failure) else RUN_WALL_LIMIT_S
     record = run_sim(scenario, failure.seed, defects, failure.case.timing,
                      wall_limit_s=limit)
@@ -103,4 +121,5 @@ def save_failure(failure: Failure, defects: frozenset[Defect], directory: Path) 
     return Saved(path, trace, replayed == failure.properties)
 
 
-__all__ = ["REPLAY_HAS_TIMING", "Saved", "replay_file", "save_failure", "with_replay"]
+__all__ = ["REPLAY_HAS_TIMING", "Saved", "counterexample", "counterexample_json", "replay_file",
+           "save_failure", "with_replay"]

@@ -67,6 +67,7 @@ class ShardResult:
     hypothesis_size: int | None = None  # ops of Hypothesis' shrunk case, before minimize
     complete: bool = True
     attempt: str = ""  # which try produced it (a retry after a lost worker has another)
+    limited: int = 0  # runs that reached `config.limit_us` (not judged, not failures)
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,6 +109,10 @@ class ShardedResult:
     @property
     def shrinks(self) -> int:
         return sum(r.shrinks for r in self.results)
+
+    @property
+    def limited(self) -> int:
+        return sum(r.limited for r in self.results)
 
     @property
     def complete_shards(self) -> int:
@@ -183,13 +188,14 @@ def run_shard(config: CampaignConfig, shard: Shard, stop: Stop | None = None,
         p = seen[0] if seen else Progress()
         partial = ShardResult(shard, p.examples, p.shrinks, time.perf_counter() - started,
                               p.best, p.found_at, p.found_seconds,
-                              p.best.size if p.best is not None else None, False, attempt)
+                              p.best.size if p.best is not None else None, False, attempt,
+                              p.limited)
         if isinstance(error, KeyboardInterrupt):
             raise ShardInterrupted(partial) from error
         return partial
     return ShardResult(shard, result.examples, result.shrinks, result.seconds, result.failure,
                        result.found_at, result.found_seconds, result.hypothesis_size, True,
-                       attempt)
+                       attempt, result.limited)
 
 
 def finding_key(failure: Failure) -> str:

@@ -7,10 +7,10 @@ Quantities (per pool, per capacity N, over R replications):
               above its recent low.
   fixed_miss  the miss probability of a pool that holds exactly N objects: the fraction of
               acquires that found >= N in use. Always >= miss (a miss needs >= N in use).
-  analytic    M/G/inf: P(Poisson(a) >= N), a = acquire rate x mean hold time = the
-              time-average occupancy (Little's law). With Poisson acquisitions each arrival
-              sees the time-average distribution (PASTA), so this predicts `fixed_miss`,
-              and bounds `miss` from above.
+  analytic    the model's P(an acquire finds >= N in use), when a model applies
+              (`models.py` chooses it: M/G/1 per stream convolved over queues, a tandem
+              with the callback stream, batch forms, or M/G/inf); it predicts
+              `fixed_miss`, and bounds `miss` from above.
 
 Interval: 95%, the wider of Student's t across replications (R >= 2) and Wilson's score
 interval on the pooled counts (which also bounds the estimate when no miss was seen).
@@ -29,8 +29,8 @@ from dataclasses import dataclass
 from scipy.special import gammainc, stdtrit
 
 from model.planning.instrument import PoolWindow
+from model.planning.models import ModelChoice, Prediction, predict
 from model.planning.simulate import RunResult
-from model.planning.workload import ArrivalKind, Process, Workload
 
 Z95 = 1.959963984540054
 POOLS = ("event", "timepoint")
@@ -123,6 +123,7 @@ class PoolPoint:
     fixed_miss: Interval
     analytic: float | None
     agrees: bool | None
+    analytic_mean: float | None  # the model's mean in use (None: no model)
     mean_in_use: float
     acquire_rate_hz: float
     mean_hold_us: float
@@ -134,17 +135,22 @@ class PoolPoint:
     hip_time_fraction: float  # (create + destroy time) / window, of one host thread
 
 
+def mean_occupancy(windows: Sequence[PoolWindow]) -> float:
+    hist = time_histogram(windows)
+    return sum(n * t for n, t in enumerate(hist)) / (sum(hist) or 1.0)
+
+
 def pool_point(pool: str, capacity: int, windows: Sequence[PoolWindow],
-               poisson: bool) -> PoolPoint:
+               prediction: Prediction | None) -> PoolPoint:
     """Aggregate one pool's windows (one per replication) at `capacity`."""
     seconds = sum(w.window_us for w in windows) / 1e6 or 1e-12
     acquires = sum(w.acquires for w in windows)
     misses = sum(w.misses for w in windows)
     hist = time_histogram(windows)
-    mean_in_use = sum(n * t for n, t in enumerate(hist)) / (sum(hist) or 1.0)
+    mean_in_use = mean_occupancy(windows)
     rate = acquires / seconds
     fixed = proportion([(w.fixed_pool_misses(capacity), w.acquires) for w in windows])
-    analytic = poisson_at_least(mean_in_use, capacity) if poisson else None
+    analytic = None if prediction is None else prediction.seen_at_least(capacity)
     create_us = sum(w.create_us for w in windows)
     return PoolPoint(
         pool, capacity, len(windows), acquires, misses,
@@ -152,6 +158,7 @@ def pool_point(pool: str, capacity: int, windows: Sequence[PoolWindow],
         fixed_miss=fixed,
         analytic=analytic,
         agrees=None if analytic is None else fixed.contains(analytic, 3.0 / max(acquires, 1)),
+        analytic_mean=None if prediction is None else prediction.mean,
         mean_in_use=mean_in_use,
         acquire_rate_hz=rate,
         mean_hold_us=mean_in_use / rate * 1e6 if rate else 0.0,
@@ -169,32 +176,28 @@ def window_of(result: RunResult, pool: str) -> PoolWindow:
     return result.event if pool == "event" else result.timepoint
 
 
-def points(results: Sequence[RunResult], poisson: bool) -> dict[str, list[PoolPoint]]:
+def prediction_at(choice: ModelChoice, pool: str, runs: Sequence[RunResult]
+                  ) -> Prediction | None:
+    """The model's prediction for `pool` from the runs at one capacity (see models.py)."""
+    if not choice.applies:
+        return None
+    events = [r.event for r in runs]
+    seconds = sum(w.window_us for w in events) or 1e-12
+    rate = sum(w.acquires for w in events) / seconds  # per µs
+    lag = (mean_occupancy(events) - mean_occupancy([r.timepoint for r in runs])) / rate \
+        if rate else 0.0
+    post = sum(r.post_kernel_us for r in runs) / len(runs)
+    return predict(choice, pool, mean_occupancy([window_of(r, pool) for r in runs]),
+                   post, lag)
+
+
+def points(results: Sequence[RunResult], choice: ModelChoice) -> dict[str, list[PoolPoint]]:
     """Per pool, one `PoolPoint` per capacity (ascending)."""
     capacities = sorted({r.capacity for r in results})
-    return {
-        pool: [pool_point(pool, c, [window_of(r, pool) for r in results if r.capacity == c],
-                          poisson) for c in capacities]
-        for pool in POOLS
-    }
-
-
-def _process_reasons(w: Workload, p: Process) -> list[str]:
-    if p.replay is not None:
-        return [f"process {p.name} replays a recorded trace"]
-    assert p.arrivals is not None
-    graph = w.graphs[p.graph]
-    checks = [
-        (p.arrivals.kind is not ArrivalKind.POISSON,
-         f"process {p.name} has {p.arrivals.kind.value} arrivals"),
-        (len(graph.nodes) > 1,
-         f"process {p.name} makes {len(graph.nodes)} acquisitions per step (batch arrivals)"),
-        (graph.host_wait, f"process {p.name} waits on the host between steps (closed loop)"),
-        (graph.gate_us is not None, f"process {p.name} parks steps behind a host gate"),
-    ]
-    return [reason for failed, reason in checks if failed]
-
-
-def poisson_reasons(w: Workload) -> list[str]:
-    """Why the M/G/inf formula does not apply to `w` (empty: it applies)."""
-    return [r for p in w.processes for r in _process_reasons(w, p)]
+    out: dict[str, list[PoolPoint]] = {pool: [] for pool in POOLS}
+    for c in capacities:
+        runs = [r for r in results if r.capacity == c]
+        for pool in POOLS:
+            out[pool].append(pool_point(pool, c, [window_of(r, pool) for r in runs],
+                                        prediction_at(choice, pool, runs)))
+    return out

@@ -1,11 +1,16 @@
 """`hipsem plan`: capacity planning of the event and timepoint pools from the command line.
 
-`plan_main(argv)` parses options, loads the workload (or imports a trace), sweeps it on
-the real core over the SimPy device, prints a rich table (or JSON with --json), writes
-plan.json, plan.csv and PNG plots under --out, and returns an exit code:
+`plan_main(argv)` parses options, checks the output paths (`--out` a folder, created;
+`--save-workload` a file name; `model.outpaths`), loads the workload (or imports a trace),
+sweeps it on the real core over the SimPy device, prints tables (plain into a pipe,
+`model.output`) or JSON with --json, then writes plan.json, plan.csv and PNG plots under
+--out and the workload to --save-workload, and returns an exit code:
 
   0  the plan was made;
-  1  the simulation failed (a core invariant broke, or an output could not be written);
+  1  the simulation failed (a core invariant broke), or an output could not be written
+     (after the tables or JSON were printed: the result is not lost), or the baseline
+     overloaded in every run, so no capacity can be recommended (the report, JSON and
+     files are still written and say so);
   2  invalid input: the message names the file (or option), field path, bad value and
      what was expected. Never a traceback;
   130 interrupted (Ctrl-C): the runs stop at once (worker processes are terminated) and
@@ -37,6 +42,8 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from model.core.status import HipsemError
+from model.outpaths import OutputPathError, output_dir, output_file
+from model.output import Output, as_output, output
 from model.planning.dump import workload_document
 from model.planning.parse import (
     load_workload,
@@ -92,9 +99,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--exact-calls", action="store_true",
                    help="charge every device call as its own simulated step (slower; by "
                    "default consecutive calls are charged as one, see docs/planning.md)")
-    p.add_argument("--out", type=Path, metavar="DIR", help="write plan.json, plan.csv, plots")
+    p.add_argument("--out", type=Path, metavar="DIR", help="write plan.json, plan.csv, plots "
+                   "(a folder, created before the simulation starts)")
     p.add_argument("--no-plots", action="store_true", help="with --out: skip the PNG plots")
     p.add_argument("--json", action="store_true", help="print the JSON report, not tables")
+    p.add_argument("--plain", action="store_true",
+                   help="plain output even on a terminal (the default into a pipe or file)")
     p.add_argument("--save-workload", type=Path, metavar="PATH",
                    help="also write the (imported) workload as canonical JSON")
     return p
@@ -186,14 +196,15 @@ def _write_outputs(plans: list[Plan], out: Path, plots: bool, wall_s: float) -> 
     return files
 
 
-def print_plans(console: Console, plans: Sequence[Plan]) -> None:
+def print_plans(console: Console | Output, plans: Sequence[Plan]) -> None:
+    show = as_output(console)
     baseline = plans[0]
     for pp in baseline.pools.values():
-        console.print(pool_table(baseline, pp))
+        show.table(pool_table(baseline, pp))
     for line in summary_lines(baseline):
-        console.print(line)
+        show.print(line)
     if len(plans) > 1:
-        console.print(comparison_table(plans))
+        show.table(comparison_table(plans))
 
 
 def _complain(err: Console, text: str) -> None:
@@ -208,26 +219,37 @@ def plan_main(argv: list[str]) -> int:
         args = build_parser().parse_args(argv)
     except SystemExit as stop:  # argparse printed usage and the problem
         return int(stop.code or 0)
+    if args.no_plots and args.out is None:
+        _complain(err, "hipsem plan: error: --no-plots only applies with --out DIR (the "
+                  "plots are written there; without --out none are)")
+        return EXIT_INVALID
     try:
+        check_outputs(args)
         workload = load_workload(args.workload)
         spec, target = sweep_spec(args, workload.plan)
         what_ifs = _what_ifs(args, workload)
-    except WorkloadError as error:
+    except (WorkloadError, OutputPathError) as error:
         _complain(err, f"hipsem plan: error: {error}")
         return EXIT_INVALID
     return _plan_and_report(args, workload, what_ifs, spec, target, err)
+
+
+def check_outputs(args: argparse.Namespace) -> None:
+    """Refuse unwritable outputs before anything runs: `--out` must be (or become) a
+    writable folder, `--save-workload` a writable file name, not a folder
+    (OutputPathError, exit 2). Nothing is written here but the folders."""
+    if args.out is not None:
+        output_dir(args.out, "--out")
+    if args.save_workload is not None:
+        output_file(args.save_workload, "--save-workload")
 
 
 def _plan_and_report(args: argparse.Namespace, workload: Workload, what_ifs: list[WhatIf],
                      spec: SweepSpec, target: float, err: Console) -> int:
     started = time.perf_counter()
     try:
-        if args.save_workload is not None:
-            args.save_workload.write_text(json.dumps(workload_document(workload), indent=2))
         plans = _run(workload, what_ifs, spec, target, err)
-        wall_s = time.perf_counter() - started
-        files = _write_outputs(plans, args.out, not args.no_plots, wall_s) if args.out else []
-    except (HipsemError, OSError) as error:
+    except HipsemError as error:
         _complain(err, f"hipsem plan: failed: {error}")
         return EXIT_FAILED
     except SweepInterrupted as stop:
@@ -243,18 +265,29 @@ def _plan_and_report(args: argparse.Namespace, workload: Workload, what_ifs: lis
             _complain(err, f"hipsem plan: error: {error}")
             return EXIT_INVALID
         raise
+    wall_s = time.perf_counter() - started
     if args.json:
         print(json.dumps(plan_document(plans, wall_s), indent=2))
     else:
-        console = Console()
-        if not console.is_terminal:
-            console.width = max(console.width, 130)
-        print_plans(console, plans)
-        console.print(f"{len(jobs_of(spec, len(plans)))} runs, "
-                      f"{sum(p.acquisitions for p in plans):,} pool acquisitions simulated in "
-                      f"{wall_s:.1f} s ({_where(spec)}).")
+        show = output(args.plain)
+        print_plans(show, plans)
+        show.print(f"{len(jobs_of(spec, len(plans)))} runs, "
+                   f"{sum(p.acquisitions for p in plans):,} pool acquisitions simulated in "
+                   f"{wall_s:.1f} s ({_where(spec)}).")
+    try:  # after the result is printed: a write that fails loses nothing
+        files = _write_outputs(plans, args.out, not args.no_plots, wall_s) if args.out else []
+        if args.save_workload is not None:
+            args.save_workload.write_text(json.dumps(workload_document(workload), indent=2))
+            files.append(args.save_workload)
+    except OSError as error:
+        _complain(err, f"hipsem plan: failed: cannot write an output: {error}")
+        return EXIT_FAILED
     for f in files:
         err.print(f"wrote {f}", highlight=False)
+    if plans[0].always_overloaded:
+        _complain(err, "hipsem plan: no plan: the workload overloaded the simulated queues "
+                  "in every run (see the report)")
+        return EXIT_FAILED
     return EXIT_OK
 
 
@@ -275,7 +308,7 @@ def _interrupted(args: argparse.Namespace, workload: Workload, what_ifs: list[Wh
                                        "capacities_finished": finished}
             print(json.dumps(document, indent=2))
         else:
-            print_plans(Console(), plans)
+            print_plans(output(args.plain), plans)
     return EXIT_INTERRUPTED
 
 
@@ -304,17 +337,18 @@ DEMO_WORKLOAD: dict[str, Any] = {
 }
 
 
-def demo_plan(console: Console, jobs: int | None = None) -> list[Plan]:
+def demo_plan(console: Console | Output, jobs: int | None = None) -> list[Plan]:
     """Plan the bundled demo workload (a few seconds on 2 cores) and print a short table."""
     workload = parse_workload(DEMO_WORKLOAD, "<demo>")
     plan = workload.plan
     spec = SweepSpec(plan.capacities, plan.replications, plan.duration_s, seed=plan.seed,
                      jobs=min(2, default_jobs()) if jobs is None else jobs)
     plans = plan_workload(workload, [], spec, plan.target_miss)
-    console.print(f"[bold]Capacity plan[/] for {workload.name}: {workload.description}")
-    console.print(pool_table(plans[0], plans[0].pools["event"]))
+    show = as_output(console)
+    show.print(f"[bold]Capacity plan[/] for {workload.name}: {workload.description}")
+    show.table(pool_table(plans[0], plans[0].pools["event"]))
     for line in summary_lines(plans[0]):
-        console.print(line)
+        show.print(line)
     return plans
 
 

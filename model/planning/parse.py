@@ -25,6 +25,7 @@ from typing import Any
 
 from model.core.status import InvalidArgumentError, StatusCode
 from model.fielderrors import key_path
+from model.nesting import MAX_DEPTH, nesting_depth, too_deep_problem
 from model.planning.validate import Checker, WorkloadError
 from model.planning.workload import (
     ArrivalKind,
@@ -59,8 +60,16 @@ def decode(path: Path) -> Any:
                             StatusCode.NOT_FOUND) from None
     except UnicodeDecodeError as e:
         raise WorkloadError(source, "", f"not UTF-8 text: {e.reason}") from None
-    if path.suffix.lower() == ".toml":
-        return _toml(text, source)
+    try:
+        doc = _toml(text, source) if path.suffix.lower() == ".toml" else _json(text, source)
+    except RecursionError:
+        raise WorkloadError(source, "", too_deep_problem()) from None
+    if nesting_depth(doc) > MAX_DEPTH:
+        raise WorkloadError(source, "", too_deep_problem())
+    return doc
+
+
+def _json(text: str, source: str) -> Any:
     try:
         return json.loads(text, parse_constant=_reject_constant)
     except (json.JSONDecodeError, ValueError) as e:
@@ -275,15 +284,26 @@ class _Parser:
         items = c.array(d.get("nodes"), p, "nodes")
         return tuple(self._node(v, f"{p}[{i}]", i) for i, v in enumerate(items))
 
+    def _dep(self, value: Any, path: str, index: int) -> int:
+        """An `after` entry: an earlier node's index (a later one or itself would be a
+        cycle: node order is a topological order of every graph)."""
+        dep = self.c.integer(value, path, 0)
+        if dep >= index:
+            what = "itself" if dep == index else f"node {dep}, which comes after it"
+            earlier = (f"nodes 0..{index - 1}" if index > 1 else "node 0") if index else \
+                "none: the first node cannot wait on another node"
+            self.c.fail(path, f"node {index} waits on {what}: a dependency cycle. `after` "
+                        f"lists earlier nodes only (here: {earlier}); list the nodes in "
+                        "dependency order")
+        return dep
+
     def _node(self, value: Any, path: str, index: int) -> Node:
         c = self.c
         d = c.obj(value, path, ("kernel",), ("slot", "after"))
         after = c.array(d.get("after", []), key_path(path, "after"), "earlier node indices",
                         nonempty=False)
-        deps = tuple(c.integer(a, f"{key_path(path, 'after')}[{i}]", 0, max(index - 1, 0))
+        deps = tuple(self._dep(a, f"{key_path(path, 'after')}[{i}]", index)
                      for i, a in enumerate(after))
-        if index == 0 and deps:
-            c.fail(key_path(path, "after"), "the first node cannot wait on an earlier node")
         return Node(c.integer(d.get("slot", 0), key_path(path, "slot"), 0, MAX_QUEUES),
                     self.kernel_ref(d["kernel"], key_path(path, "kernel")),
                     tuple(sorted(set(deps))))

@@ -5,12 +5,12 @@ what-if variant (`variants.apply`) over `spec.capacities` x `spec.replications` 
 one `Plan` per variant, baseline first. Each `Plan` holds, per pool (event, timepoint), one
 `PoolPoint` per capacity (`analysis.py`), the recommendation for the core's pool and for a
 fixed-size pool (`recommend.py`), the time-weighted occupancy CCDF at the largest capacity,
-and whether the M/G/inf prediction applies (and if not, why).
+and the analytic model that applies (`models.choose`), or why none does.
 
 `partial_plans` makes the plans of an interrupted sweep from the capacities it finished.
 
-Invariant: `plans[0]` is the baseline; a plan's `validation` is None exactly when its
-workload is not Poisson (`analysis.poisson_reasons`).
+Invariant: `plans[0]` is the baseline; a plan's `validation` is None exactly when no
+analytic model applies (`plan.model.applies` is False).
 """
 
 from __future__ import annotations
@@ -23,10 +23,11 @@ from model.planning.analysis import (
     PoolPoint,
     ccdf,
     points,
-    poisson_reasons,
+    prediction_at,
     time_histogram,
     window_of,
 )
+from model.planning.models import ModelChoice, choose, predicted_ccdf
 from model.planning.recommend import Recommendation, recommend
 from model.planning.simulate import RunResult
 from model.planning.sweep import Job, OnResult, SweepSpec, jobs_of, run_sweep
@@ -41,6 +42,7 @@ class PoolPlan:
     recommendation: Recommendation  # for the core's pool (keeps up to N idle objects)
     fixed_recommendation: Recommendation  # for a pool of exactly N objects
     ccdf: list[float]  # P(in use >= n), time-weighted, at the largest capacity
+    model_ccdf: list[float] | None  # the model's P(in use >= n) there (None: no model)
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,7 +51,7 @@ class Plan:
     variant: WhatIf
     spec: SweepSpec
     target: float
-    poisson_reasons: list[str]
+    model: ModelChoice
     pools: dict[str, PoolPlan]
     acquisitions: int
     actions: int
@@ -59,46 +61,64 @@ class Plan:
     mean_unfinished: float  # actions unfinished at the end of a run, mean over runs
 
     @property
-    def poisson(self) -> bool:
-        return not self.poisson_reasons
+    def analytic(self) -> bool:
+        """An analytic model applies (`model.name`, `model.assumptions`)."""
+        return self.model.applies
+
+    @property
+    def always_overloaded(self) -> bool:
+        """Every run overloaded: no capacity can be recommended."""
+        return self.runs > 0 and self.overloaded_runs == self.runs
 
     @property
     def validation(self) -> tuple[int, int] | None:
-        """(capacities where the M/G/inf value lies in the interval, capacities checked)."""
-        if not self.poisson:
+        """(points where the analytic value lies in the interval, points checked)."""
+        if not self.analytic:
             return None
         checked = [p.agrees for pp in self.pools.values() for p in pp.points]
         return sum(bool(a) for a in checked), len(checked)
 
 
 BASELINE = WhatIf("baseline")
+OVERLOADED = ("every run overloaded the simulated queues (the backlog grew with time), so "
+              "no capacity is enough")
 
 
 def make_plan(workload: Workload, variant: WhatIf, results: Sequence[RunResult],
               spec: SweepSpec, target: float) -> Plan:
     """Aggregate one variant's runs (see the module docstring)."""
-    reasons = poisson_reasons(workload)
-    per_pool = points(results, not reasons)
+    overloaded = sum(r.overloaded for r in results)
+    model = choose(workload, overloaded, len(results))
+    per_pool = points(results, model)
     largest = [r for r in results if r.capacity == max(spec.capacities)]
-    pools = {pool: _pool_plan(pool, per_pool[pool], largest, target) for pool in POOLS}
+    every = bool(results) and overloaded == len(results)
+    pools = {pool: _pool_plan(pool, per_pool[pool], largest, target, model, every)
+             for pool in POOLS}
     return Plan(
-        workload.name, variant, spec, target, reasons, pools,
+        workload.name, variant, spec, target, model, pools,
         acquisitions=sum(r.acquisitions for r in results),
         actions=sum(r.actions for r in results),
         run_wall_s=sum(r.wall_s for r in results),
         runs=len(results),
-        overloaded_runs=sum(r.overloaded for r in results),
+        overloaded_runs=overloaded,
         mean_unfinished=sum(r.unfinished for r in results) / max(1, len(results)),
     )
 
 
 def _pool_plan(pool: str, pts: list[PoolPoint], largest: Sequence[RunResult],
-               target: float) -> PoolPlan:
+               target: float, model: ModelChoice, overloaded: bool) -> PoolPlan:
+    observed = ccdf(time_histogram([window_of(r, pool) for r in largest]))
+    prediction = prediction_at(model, pool, largest)
+    if overloaded:
+        none = Recommendation(None, target, OVERLOADED)
+        recs = none, none
+    else:
+        recs = (recommend([(p.capacity, p.miss) for p in pts], target),
+                recommend([(p.capacity, p.fixed_miss) for p in pts], target))
     return PoolPlan(
-        pool, pts,
-        recommend([(p.capacity, p.miss) for p in pts], target),
-        recommend([(p.capacity, p.fixed_miss) for p in pts], target),
-        ccdf(time_histogram([window_of(r, pool) for r in largest])),
+        pool, pts, *recs,
+        observed,
+        None if prediction is None else predicted_ccdf(prediction, len(observed) + 3),
     )
 
 

@@ -39,6 +39,7 @@ def point_document(p: PoolPoint) -> dict[str, Any]:
         "fixed_pool_miss_probability": _interval(p.fixed_miss),
         "analytic_miss_probability": p.analytic,
         "analytic_within_interval": p.agrees,
+        "analytic_mean_in_use": p.analytic_mean,
         "mean_in_use": p.mean_in_use,
         "acquire_rate_hz": p.acquire_rate_hz,
         "mean_hold_us": p.mean_hold_us,
@@ -59,6 +60,7 @@ def _pool_document(pp: PoolPlan) -> dict[str, Any]:
         "fixed_pool_reason": pp.fixed_recommendation.reason,
         "points": [point_document(p) for p in pp.points],
         "occupancy_ccdf": pp.ccdf,
+        "analytic_occupancy_ccdf": pp.model_ccdf,
     }
 
 
@@ -68,12 +70,21 @@ def _plan_document(plan: Plan) -> dict[str, Any]:
         "variant": {"name": plan.variant.name,
                     "changes": {k: getattr(v, "value", v)
                                 for k, v in plan.variant.changes().items()}},
-        "analytic": {"applies": plan.poisson, "reasons": plan.poisson_reasons,
+        "analytic": {"applies": plan.analytic, "model": plan.model.name,
+                     "assumptions": list(plan.model.assumptions),
+                     "reasons": list(plan.model.reasons),
+                     "queues": [{"queue": ld.queue, "rate_hz": ld.rate_hz,
+                                 "batch": ld.batch,
+                                 "kernel_utilization": ld.kernel_utilization,
+                                 "callback_utilization": ld.callback_utilization,
+                                 "worker_utilization": ld.worker_utilization}
+                                for ld in plan.model.loads],
                      "within_interval": None if validation is None else list(validation)},
         "pools": {pool: _pool_document(pp) for pool, pp in plan.pools.items()},
         "totals": {"acquisitions": plan.acquisitions, "actions": plan.actions,
                    "run_wall_s": plan.run_wall_s, "runs": plan.runs,
                    "overloaded_runs": plan.overloaded_runs,
+                   "always_overloaded": plan.always_overloaded,
                    "mean_unfinished_actions": plan.mean_unfinished},
     }
 
@@ -142,7 +153,7 @@ def ci(iv: Interval) -> str:
     return f"{prob(iv.lo)}..{prob(iv.hi)}"
 
 
-_DETAIL_COLUMNS = ("N", "miss P", "95% CI", "fixed-pool P", "M/G/inf", "creates/s",
+_DETAIL_COLUMNS = ("N", "miss P", "95% CI", "fixed-pool P", "analytic", "creates/s",
                    "destroys/s", "in use p50/p99/p99.9/max", "+us/acquire")
 
 
@@ -194,6 +205,13 @@ def summary_lines(plan: Plan) -> list[str]:
 
 
 def overload_line(plan: Plan) -> str:
+    if plan.always_overloaded:
+        return (f"[bold red]overloaded[/]: every run ({plan.runs}/{plan.runs}) overloaded the "
+                f"simulated queues ({plan.mean_unfinished:,.0f} actions unfinished at the end "
+                "on average): occupancy grows with the run length, so no capacity can be "
+                "recommended. Lower the rate, add queues, or try completion=thread (in "
+                "callback mode each queue retires at most one action per host-callback "
+                "latency).")
     return (f"[bold red]warning[/]: the workload overloads the simulated queues in "
             f"{plan.overloaded_runs}/{plan.runs} runs ({plan.mean_unfinished:,.0f} actions "
             "unfinished at the end on average): occupancy grows with the run length, so no "
@@ -204,14 +222,18 @@ def overload_line(plan: Plan) -> str:
 def analytic_line(plan: Plan) -> str:
     validation = plan.validation
     if validation is None:
-        return ("M/G/inf formula P(Poisson(a) >= N): [yellow]does not apply[/] — "
-                + "; ".join(plan.poisson_reasons)
-                + ". Bursty or batched submissions miss far more than the formula says.")
+        return ("Analytic model: [yellow]none applies[/] — "
+                + "; ".join(plan.model.reasons) + ".")
     ok, n = validation
     colour = "green" if ok == n else "red"
-    return (f"M/G/inf check (Poisson workload): the analytic P(Poisson(a) >= N) lies within "
-            f"the fixed-pool interval at [{colour}]{ok}/{n}[/] (pool, capacity) points. "
-            "The core's pool keeps surplus objects after a peak, so it misses less.")
+    means = ", ".join(f"{POOL_TITLES[pp.pool]} {pp.points[-1].analytic_mean:.2f} predicted / "
+                      f"{pp.points[-1].mean_in_use:.2f} measured"
+                      for pp in plan.pools.values() if pp.points[-1].analytic_mean is not None)
+    return (f"Analytic model: [bold]{plan.model.name}[/] (assumptions: "
+            + "; ".join(plan.model.assumptions) + f"). Mean in use: {means}. Its P(an "
+            f"acquire finds >= N in use) lies within the fixed-pool interval at "
+            f"[{colour}]{ok}/{n}[/] (pool, capacity) points. The core's pool keeps surplus "
+            "objects after a peak, so it misses less.")
 
 
 def variant_label(plan: Plan) -> str:

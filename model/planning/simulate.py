@@ -40,8 +40,8 @@ from typing import Any
 
 import simpy
 
-from model.core.context import CoreContext, CoreSettings
-from model.core.queue import DeferredQueue
+from model.core.context import CoreContext, CoreSettings, Observer
+from model.core.queue import Action, DeferredQueue
 from model.core.semaphore import Semaphore, wait_semaphores
 from model.device import WorkItem
 from model.planning.arrivals import gaps, sampler
@@ -75,6 +75,7 @@ class RunResult:
     unfinished: int  # actions submitted but not finished when the window closed
     drained: bool  # the run went quiet within the drain limit (then invariants held)
     wall_s: float  # wall-clock seconds the run took
+    post_kernel_us: float = 0.0  # mean µs from a kernel's end to its action's retirement
 
     @property
     def overloaded(self) -> bool:
@@ -93,6 +94,31 @@ def backlogged(unfinished: int, actions: int) -> bool:
     grows in proportion to it.
     """
     return unfinished > 100 and unfinished > 0.05 * actions
+
+
+class RetireTimer(Observer):
+    """Mean time from a kernel's end to its action's retirement (events and timepoints
+    are released then), over actions retired after `start_us`: the hold an object has
+    beyond the streams' queueing, which the analytic models add (`models.py`)."""
+
+    def __init__(self, env: simpy.Environment, start_us: float) -> None:
+        self.env, self.start_us = env, start_us
+        self.ends: dict[str, float] = {}
+        self.total_us, self.count = 0.0, 0
+
+    def work_end(self, tag: str, stream: str, now: float) -> None:
+        self.ends[tag] = now
+
+    def action_finished(self, queue: DeferredQueue, action: Action) -> None:
+        end = self.ends.pop(action.work.tag, None)
+        now = self.env.now
+        if end is not None and now >= self.start_us:
+            self.total_us += now - end
+            self.count += 1
+
+    @property
+    def mean_us(self) -> float:
+        return self.total_us / self.count if self.count else 0.0
 
 
 class PlanningRun:
@@ -119,10 +145,14 @@ class PlanningRun:
         self.warmup_us = 0.0
         self.steps = self.actions = 0
         self.host_wait_us = 0.0
+        self.retire_timer = RetireTimer(self.env, self.warmup_us)
+        self.device.on_work_end = self.retire_timer.work_end
+        self.ctx.observer = self.retire_timer
 
     def run(self, duration_s: float, warmup_s: float = 0.0) -> RunResult:
         started = time.perf_counter()
         self.end_us, self.warmup_us = duration_s * 1e6, min(warmup_s, duration_s) * 1e6
+        self.retire_timer.start_us = self.warmup_us
         self.env.process(self._main())
         if self.warmup_us > 0:
             self.env.run(until=self.warmup_us)
@@ -135,7 +165,8 @@ class PlanningRun:
         drained = not backlogged(unfinished, self.actions) and self._drain(
             self.end_us + max(duration_s * 1e6, DRAIN_MIN_US))
         return RunResult(self.capacity, self.seed, *windows, self.steps, self.actions,
-                         self.host_wait_us, unfinished, drained, time.perf_counter() - started)
+                         self.host_wait_us, unfinished, drained, time.perf_counter() - started,
+                         self.retire_timer.mean_us)
 
     def _unfinished(self) -> int:
         stats = [q.statistics() for q in self.queues]
@@ -148,6 +179,7 @@ class PlanningRun:
         nothing is left to happen. Returns False if the run did not go quiet by `limit_us`.
         """
         env = self.env
+        env.horizon = limit_us  # no host thread fast-forwards past it (model.sim.env)
         while (next_time := env.peek()) != float("inf"):
             if next_time > limit_us:
                 return False

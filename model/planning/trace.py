@@ -39,7 +39,7 @@ def is_trace(doc: Any) -> bool:
     """True for a Chrome trace document (object with traceEvents, or array of events)."""
     if isinstance(doc, dict):
         return "traceEvents" in doc and "format" not in doc
-    return isinstance(doc, list) and bool(doc) and all(
+    return isinstance(doc, list) and all(  # [] is an (empty) array of events
         isinstance(e, dict) and "ph" in e for e in doc[:20]
     )
 

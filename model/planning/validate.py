@@ -16,7 +16,16 @@ from collections.abc import Iterable
 from typing import Any, NoReturn
 
 from model.core.status import StatusCode
-from model.fielderrors import PLAIN_NAME, FieldError, key_path, show
+from model.fielderrors import FieldError, key_path, show
+
+NAME_RULE = ("a name: a non-empty string of printable characters (any script) without "
+             "leading or trailing spaces")
+
+
+def is_name(value: Any) -> bool:
+    """A workload name (queue, kernel, graph, process): like scenario names, any script."""
+    return (isinstance(value, str) and bool(value) and value.isprintable()
+            and value == value.strip())
 
 
 class WorkloadError(FieldError):
@@ -63,8 +72,8 @@ class Checker:
         if not isinstance(value, dict) or not value:
             self.expect(path, value, f"a non-empty object mapping names to {what}")
         for k in value:
-            if not PLAIN_NAME.match(k):
-                self.fail(key_path(path, k), "a name must match [A-Za-z_][A-Za-z0-9_-]*")
+            if not is_name(k):
+                self.fail(key_path(path, k), f"got {show(k)}; expected {NAME_RULE}")
         return value
 
     def array(self, value: Any, path: str, what: str, nonempty: bool = True) -> list[Any]:
@@ -78,9 +87,9 @@ class Checker:
         return value
 
     def name(self, value: Any, path: str) -> str:
-        if not isinstance(value, str) or not PLAIN_NAME.match(value):
-            self.expect(path, value, "a name matching [A-Za-z_][A-Za-z0-9_-]*")
-        return value
+        if not is_name(value):
+            self.expect(path, value, NAME_RULE)
+        return str(value)
 
     def boolean(self, value: Any, path: str) -> bool:
         if not isinstance(value, bool):

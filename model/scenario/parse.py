@@ -27,10 +27,22 @@ from typing import Any, NoReturn
 
 from model.core.defects import Defect
 from model.core.status import InvalidArgumentError, StatusCode
+from model.faults import (
+    CALL_ERRORS,
+    DEFAULT_LOST_ERROR,
+    DEFAULT_WORK_ERROR,
+    INJECTABLE_CALLS,
+    LOST_ERRORS,
+    CallFault,
+    DeviceLost,
+    FaultPlan,
+    WorkFault,
+)
 from model.fielderrors import FieldError
 from model.fielderrors import index_path as _index
 from model.fielderrors import key_path as _key
 from model.fielderrors import show as _show
+from model.nesting import MAX_DEPTH, nesting_depth, too_deep_problem
 from model.scenario.types import (
     FORMAT,
     MAX_VALUE,
@@ -93,13 +105,18 @@ def _reject_constant(name: str) -> NoReturn:
 
 def _decode(text: str, source: str) -> Any:
     try:
-        return json.loads(text, object_pairs_hook=_pairs_hook, parse_constant=_reject_constant)
+        doc = json.loads(text, object_pairs_hook=_pairs_hook, parse_constant=_reject_constant)
+    except RecursionError:
+        raise ScenarioError(source, "", too_deep_problem()) from None
     except json.JSONDecodeError as e:
         raise ScenarioError(
             source, "", f"invalid JSON at line {e.lineno}, column {e.colno}: {e.msg}"
         ) from None
     except ValueError as e:
         raise ScenarioError(source, "", f"invalid JSON: {e}") from None
+    if nesting_depth(doc) > MAX_DEPTH:
+        raise ScenarioError(source, "", too_deep_problem())
+    return doc
 
 
 # --------------------------------------------------------------------------- validation
@@ -302,7 +319,7 @@ class _OpParser:
 # --------------------------------------------------------------------------- document
 
 _TOP_REQUIRED = ("format", "name", "semaphores", "queues", "actors")
-_TOP_OPTIONAL = ("description", "settings", "replay")
+_TOP_OPTIONAL = ("description", "settings", "replay", "faults")
 _SEED_MAX = 2**64 - 1
 _SETTINGS_INTS = ("event_pool_capacity", "timepoint_pool_capacity", "max_wait_events")
 
@@ -341,6 +358,50 @@ def _replay_timing(ctx: _Ctx, value: Any) -> dict[str, float]:
     except InvalidArgumentError as error:
         ctx.fail("replay.timing", str(error))
     return timing
+
+
+def _faults(ctx: _Ctx, value: Any, executes: set[str]) -> FaultPlan:
+    """The optional `faults` section (docs/faults.md)."""
+    f = ctx.obj(value, "faults", (), ("calls", "work", "device_lost"))
+    calls = tuple(_call_fault(ctx, item, _index("faults.calls", i))
+                  for i, item in enumerate(ctx.array(f.get("calls", []), "faults.calls",
+                                                     "call faults")))
+    work = []
+    for i, item in enumerate(ctx.array(f.get("work", []), "faults.work", "work faults")):
+        path = _index("faults.work", i)
+        w = ctx.obj(item, path, ("execute",), ("error",))
+        name = ctx.string(w["execute"], _key(path, "execute"))
+        if name not in executes:
+            ctx.expect(_key(path, "execute"), name, "the id of an execute op of the scenario")
+        error = ctx.choice(w.get("error", DEFAULT_WORK_ERROR), _key(path, "error"), CALL_ERRORS)
+        work.append(WorkFault(name, error))
+    lost = None
+    if "device_lost" in f:
+        d = ctx.obj(f["device_lost"], "faults.device_lost", ("at_us",), ("error",))
+        at = ctx.micros(d["at_us"], "faults.device_lost.at_us")
+        error = ctx.choice(d.get("error", DEFAULT_LOST_ERROR), "faults.device_lost.error",
+                           LOST_ERRORS)
+        lost = DeviceLost(at, error)
+    return FaultPlan(calls, tuple(work), lost)
+
+
+def _call_fault(ctx: _Ctx, value: Any, path: str) -> CallFault:
+    c = ctx.obj(value, path, ("call", "error"), ("at", "probability"))
+    call = ctx.choice(c["call"], _key(path, "call"), INJECTABLE_CALLS)
+    error = ctx.choice(c["error"], _key(path, "error"), CALL_ERRORS)
+    if ("at" in c) == ("probability" in c):
+        ctx.fail(path, 'expected exactly one of "at" (an occurrence) and "probability"')
+    if "at" in c:
+        at = ctx.integer(c["at"], _key(path, "at"), _INT32_MAX, "an occurrence number (integer)")
+        if at < 1:
+            ctx.fail(_key(path, "at"), "value 0 is below the minimum 1 (occurrences count from 1)",
+                     StatusCode.OUT_OF_RANGE)
+        return CallFault(call, error, at=at)
+    p = c["probability"]
+    if isinstance(p, bool) or not isinstance(p, (int, float)) or not math.isfinite(p):
+        ctx.expect(_key(path, "probability"), p, "a probability (number) in [0, 1]")
+    ctx.in_range(p, _key(path, "probability"), 1)
+    return CallFault(call, error, probability=float(p))
 
 
 def _semaphores(ctx: _Ctx, value: Any) -> dict[str, int]:
@@ -432,6 +493,9 @@ def parse_scenario(obj: Any, source: str = "<memory>") -> Scenario:
         actors=_actors(ctx, top["actors"], _OpParser(ctx, semaphores, queues)),
         replay=_replay(ctx, top["replay"]) if "replay" in top else Replay(),
     )
+    if "faults" in top:
+        executes = {op.id for _, _, op in scenario.ops() if isinstance(op, Execute)}
+        scenario = dataclasses.replace(scenario, faults=_faults(ctx, top["faults"], executes))
     _check_ids(ctx, scenario)
     _check_signals(ctx, scenario)
     return scenario
@@ -483,10 +547,26 @@ def _op_to_json(op: Op) -> dict[str, Any]:
     return head | {"semaphore": op.semaphore, "code": op.code, "message": op.message}
 
 
+def faults_to_json(plan: FaultPlan) -> dict[str, Any]:
+    """The `faults` section of `plan` (every field explicit)."""
+    doc: dict[str, Any] = {}
+    if plan.calls:
+        doc["calls"] = [{"call": c.call, "error": c.error} | (
+            {"at": c.at} if c.at is not None else {"probability": c.probability})
+            for c in plan.calls]
+    if plan.work:
+        doc["work"] = [{"execute": w.execute, "error": w.error} for w in plan.work]
+    if plan.device_lost is not None:
+        doc["device_lost"] = {"at_us": _num(plan.device_lost.at_us),
+                              "error": plan.device_lost.error}
+    return doc
+
+
 def scenario_to_json(scenario: Scenario) -> dict[str, Any]:
     """The canonical JSON form: every field explicit, defaults filled in, file order kept.
 
-    `replay` is written only when it differs from the default (seed 0, no defects).
+    `replay` is written only when it differs from the default (seed 0, no defects),
+    `faults` only when the plan has a fault.
     """
     s = scenario.settings
     doc: dict[str, Any] = {
@@ -503,6 +583,8 @@ def scenario_to_json(scenario: Scenario) -> dict[str, Any]:
         },
         "actors": {a: [_op_to_json(op) for op in ops] for a, ops in scenario.actors.items()},
     }
+    if scenario.faults:
+        doc["faults"] = faults_to_json(scenario.faults)
     if scenario.replay != Replay():
         replay = scenario.replay
         doc["replay"] = {"seed": replay.seed, "defects": list(replay.defects)}

@@ -60,6 +60,9 @@ class OpResult:
     # issued it and when the core retired it on the host timeline.
     issue_us: float | None = None
     retire_us: float | None = None
+    # When the core reported the action finished, whatever its status (a claim; None if
+    # it never finished before the run settled). Failures of parked actions end here.
+    finish_us: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,6 +127,27 @@ class Crash:
     where: str = ""
 
 
+@dataclass(frozen=True, slots=True)
+class FaultHit:
+    """A fault the device injected (ground truth: the device answered the error).
+
+    `kind` is "call" (a device call failed), "work" (an execute's device work failed) or
+    "lost" (the device was lost; `call` is empty). `stream` is the label of the stream the
+    call named (None if none); `victims` the executes the device can tie the call to:
+    the work it launched, the work a recorded or waited marker follows, or, for
+    create_event, every work launched and not yet followed by a record (empty when the
+    device cannot tell, e.g. a stream wait made before the work is launched).
+    """
+
+    kind: str
+    call: str
+    occurrence: int
+    error: str
+    time_us: float
+    stream: str | None = None
+    victims: tuple[str, ...] = ()
+
+
 @dataclass(slots=True)
 class Teardown:
     """What happened after the run settled: queues shut down, pools closed.
@@ -136,6 +160,8 @@ class Teardown:
     statuses: dict[str, str] = field(default_factory=dict)
     value_log: list[ValueChange] = field(default_factory=list)
     semaphores: dict[str, tuple[int, str]] = field(default_factory=dict)
+    # False when teardown did not finish (a queue shutdown or pool close hung).
+    completed: bool = True
 
 
 @dataclass(slots=True)
@@ -164,6 +190,11 @@ class RunRecord:
     # Device calls made from host-function context, as "call (context)" strings.
     host_function_api_calls: list[str] = field(default_factory=list)
     pools: dict[str, PoolReport] = field(default_factory=dict)
+    # Per pool ("event", "timepoint"): (time, objects in use) after each acquire and each
+    # release that returned an object, as the recorder saw the core call its pools (the
+    # core's own use of them; the device cannot observe pool occupancy). Teardown's
+    # releases included. Empty when the runner did not watch the pools.
+    pool_log: dict[str, list[tuple[float, int]]] = field(default_factory=dict)
     # Problems found by check_invariants()/conservation accounting after teardown.
     conservation_problems: list[str] = field(default_factory=list)
     # Action ids cancelled by queue teardown at the end of the run.
@@ -189,3 +220,10 @@ class RunRecord:
     # Set when the run under test raised (the core, device or platform): a failure of
     # the run, reported by the checker as property `crash`.
     crash: Crash | None = None
+    # Set (to the limit, µs) when the run reached an explicit simulated-time limit before
+    # it was quiescent: it was stopped there, untorn-down, and is not judged.
+    limit_reached_us: float | None = None
+    # Ground truth of injected faults (docs/faults.md): every fault the device injected,
+    # in the order it did, and when the device was lost (None: never).
+    faults: list[FaultHit] = field(default_factory=list)
+    device_lost_us: float | None = None

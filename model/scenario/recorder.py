@@ -23,7 +23,8 @@ from contextlib import AbstractContextManager, nullcontext
 from typing import Any, TypeVar
 
 from model.core.context import CoreContext, Observer
-from model.core.pools import InvariantError, PoolStatistics
+from model.core.effects import Gen
+from model.core.pools import InvariantError, PooledEvent, PoolStatistics, Timepoint
 from model.core.queue import Action, DeferredQueue
 from model.core.semaphore import Semaphore
 from model.core.status import StatusCode
@@ -141,11 +142,57 @@ class Recorder(Observer):
             return
         result = self.record.ops[action.id]
         result.status, result.message = code.name, message
+        result.finish_us = self.now()
         if code is StatusCode.OK:
             result.retire_us = self.now()
             self.record.completion_order[queue.name].append(action.id)
             if not self.device_times:
                 result.end_us = result.retire_us
+
+    # -- pools ------------------------------------------------------------------------
+    def watch_pools(self, ctx: CoreContext) -> None:
+        """Log the pools' occupancy into `record.pool_log` as the core uses them.
+
+        Wraps the acquire/release methods of this context's two pool instances (their
+        behaviour is unchanged): each acquire, and each release that returns an object to
+        the pool (an event's last reference), appends (now, objects in use). Call it once,
+        right after the context is built and before the run starts."""
+        log = self.record.pool_log
+        event_log, tp_log = log.setdefault("event", []), log.setdefault("timepoint", [])
+        now = self.now
+        events, timepoints = ctx.event_pool, ctx.timepoint_pool
+        ev_acquire, ev_release = events.acquire, events.release
+        tp_acquire, tp_release = timepoints.acquire, timepoints.release
+        in_use = {"event": events.statistics().in_use,
+                  "timepoint": timepoints.statistics().in_use}
+
+        def event_acquire() -> Gen[PooledEvent]:
+            event = yield from ev_acquire()
+            in_use["event"] += 1
+            event_log.append((now(), in_use["event"]))
+            return event
+
+        def event_release(event: PooledEvent) -> None:
+            ev_release(event)
+            if event.refs == 0:
+                in_use["event"] -= 1
+                event_log.append((now(), in_use["event"]))
+
+        def timepoint_acquire() -> Timepoint:
+            tp = tp_acquire()
+            in_use["timepoint"] += 1
+            tp_log.append((now(), in_use["timepoint"]))
+            return tp
+
+        def timepoint_release(tp: Timepoint) -> None:
+            tp_release(tp)
+            in_use["timepoint"] -= 1
+            tp_log.append((now(), in_use["timepoint"]))
+
+        events.acquire = event_acquire  # type: ignore[method-assign]
+        events.release = event_release  # type: ignore[method-assign]
+        timepoints.acquire = timepoint_acquire  # type: ignore[method-assign]
+        timepoints.release = timepoint_release  # type: ignore[method-assign]
 
     # -- crashes ----------------------------------------------------------------------
     def crashed(self, error: BaseException, where: str, op: str | None = None) -> bool:

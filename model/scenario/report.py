@@ -19,6 +19,7 @@ from collections import Counter
 from collections.abc import Sequence
 from typing import Any
 
+from model.scenario.blocked import explain_blocked
 from model.scenario.checker import Violation, not_run
 from model.scenario.record import PENDING, OpResult, PoolReport, RunRecord
 from model.scenario.types import Op, Scenario
@@ -26,6 +27,7 @@ from model.scenario.types import Op, Scenario
 __all__ = ["REPORT_FORMAT", "build_report", "format_summary", "replay_command", "report_json"]
 
 REPORT_FORMAT = "hipsem/report-1"
+_BLOCKED_LINES = 12  # the summary shows at most this many lines of `blocked`
 _POOL_FIELDS = ("capacity", "created", "destroyed", "peak_in_use", "misses", "in_use_at_end")
 
 
@@ -102,8 +104,25 @@ def build_report(
         "cancelled_at_teardown": list(record.cancelled_at_teardown),
         "semaphores_after_teardown": _semaphores_after(scenario, record),
         "not_run": not_run(scenario, record),
+        "blocked": explain_blocked(scenario, record),
         "sim_time_us": _time(record.sim_time_us),
+        **({"faults": _faults(record)} if record.faults else {}),
     }
+
+
+def _faults(record: RunRecord) -> list[dict[str, Any]]:
+    """The faults the device injected (only in reports of faulted runs)."""
+    return [{"kind": h.kind, "call": h.call or None, "occurrence": h.occurrence or None,
+             "error": h.error, "time_us": _time(h.time_us), "stream": h.stream,
+             "victims": list(h.victims)} for h in record.faults]
+
+
+def _fault_text(f: dict[str, Any]) -> str:
+    if f["kind"] == "lost":
+        return f"device lost at {f['time_us']} us ({f['error']})"
+    what = f"work of {f['victims'][0]}" if f["kind"] == "work" else \
+        f"{f['call']} #{f['occurrence']}" + (f" on {f['stream']}" if f["stream"] else "")
+    return f"{what}: {f['error']} at {f['time_us']} us"
 
 
 def report_json(report: dict[str, Any]) -> str:
@@ -130,6 +149,16 @@ def _violation_lines(report: dict[str, Any]) -> list[str]:
     return lines
 
 
+def _blocked_lines(blocked: dict[str, Any], ok: bool) -> list[str]:
+    head = ("blocked (the scenario deadlocked; the core did nothing wrong):" if ok
+            else "blocked:")
+    lines = blocked["explanation"]
+    more = len(lines) - _BLOCKED_LINES
+    if more > 1:  # the JSON report has them all
+        lines = [*lines[:_BLOCKED_LINES], f"... and {more} more (see --json: blocked)"]
+    return [head, *(f"  - {line}" for line in lines)]
+
+
 def _pool_line(name: str, p: dict[str, int]) -> str:
     return (
         f"  {name}: capacity {p['capacity']}, peak {p['peak_in_use']}, misses {p['misses']}, "
@@ -140,10 +169,14 @@ def _pool_line(name: str, p: dict[str, int]) -> str:
 def format_summary(report: dict[str, Any]) -> str:
     """A short plain-text summary of a report built by `build_report`."""
     verdict = "OK" if report["ok"] else "FAILED"
+    blocked = report.get("blocked")
+    if blocked:
+        verdict += " | BLOCKED"
     lines = [
         f"scenario {report['scenario']} | backend {report['backend']} | seed {report['seed']}"
         f" | {verdict}",
         *([] if report["ok"] else _violation_lines(report)),
+        *(_blocked_lines(blocked, report["ok"]) if blocked else []),
         f"ops: {len(report['ops'])} ({_status_counts(report)})",
         "semaphores: "
         + (
@@ -154,6 +187,8 @@ def format_summary(report: dict[str, Any]) -> str:
             or "none"
         ),
     ]
+    if report.get("faults"):
+        lines.append("faults injected: " + "; ".join(map(_fault_text, report["faults"])))
     if report.get("cancelled_at_teardown"):
         lines.append("cancelled at teardown: " + ", ".join(report["cancelled_at_teardown"]))
     if report.get("not_run"):

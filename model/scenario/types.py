@@ -18,6 +18,8 @@ import enum
 from dataclasses import dataclass, field
 from typing import Literal, TypeAlias
 
+from model.faults import FaultPlan
+
 FORMAT = "hipsem/scenario-1"
 MAX_VALUE = 2**31 - 2  # IREE's largest valid timeline value (INT32_MAX - 1).
 
@@ -118,6 +120,7 @@ class Scenario:
     settings: Settings = field(default_factory=Settings)
     description: str = ""
     replay: Replay = field(default_factory=Replay)
+    faults: FaultPlan = field(default_factory=FaultPlan)  # none by default (docs/faults.md)
 
     def ops(self) -> list[tuple[str, int, Op]]:
         """Every op as (actor, index, op), actors in file order."""

@@ -31,6 +31,16 @@ Rules modelled (numbered as in DESIGN.md, "HIP semantics the model must reproduc
    independent except through event markers.
 8. Destroying a stream waits until its queued work is done (`destroy_stream_async`).
 
+Faults (docs/faults.md). With a `FaultInjector` armed (`arm_faults`), every injectable
+call first runs one check (`_inject`): once the device is lost every call but a destroy
+answers the lost error; otherwise the injector says whether this occurrence of the call
+fails. A work fault poisons its stream: the next record on it makes a marker that
+completes with the error, and a stream that waits on such a marker is poisoned in turn;
+query/synchronize of an event whose marker completed with an error answer it. After the
+device is lost, streams skip the work they have not started, every later marker completes
+with the lost error, and host functions still run (so that a completion hand-off is
+never lost). Every injected fault is logged in `fault_hits` (ground truth).
+
 Invariant: a stream's `pending` counts the commands enqueued on it and not yet finished;
 a marker's `done` event is triggered exactly when its stream reaches it.
 """
@@ -45,9 +55,11 @@ from typing import Any
 
 import simpy
 
+from model.core.hip_errors import HipCallError
 from model.core.status import DeviceError, InvalidArgumentError
 from model.device import WorkItem
-from model.scenario.record import HOST_FUNCTION_TRACK, Span
+from model.faults import FaultInjector, FaultPlan
+from model.scenario.record import HOST_FUNCTION_TRACK, FaultHit, Span
 from model.sim.env import SeededEnvironment
 from model.sim.timing import Timing
 
@@ -60,6 +72,8 @@ class _Marker:
 
     name: str  # "<event>@<record number>", e.g. "e3@2"
     done: simpy.Event
+    after: str | None = None  # tag of the last work launched on the stream before it
+    error: str | None = None  # HIP error it completed with (a fault), None: success
 
     @property
     def completed(self) -> bool:
@@ -136,7 +150,8 @@ class _Mailbox:
 class SimStream:
     """A stream handle. `state` is "live", "closing" (being destroyed) or "destroyed"."""
 
-    __slots__ = ("commands", "label", "last_launched", "pending", "state")
+    __slots__ = ("commands", "label", "last_launched", "last_waited", "last_work", "pending",
+                 "poison", "state", "unrecorded")
 
     def __init__(self, label: str, commands: _Mailbox) -> None:
         self.label = label
@@ -144,6 +159,12 @@ class SimStream:
         self.pending = 0
         self.state = "live"
         self.last_launched: str | None = None  # work launched and not yet followed by a record
+        # Fault bookkeeping: the last work launched, that work until a record follows it,
+        # the work the last waited marker follows, and the error the next record carries.
+        self.last_work: str | None = None
+        self.unrecorded: str | None = None
+        self.last_waited: str | None = None
+        self.poison: str | None = None
 
     def __repr__(self) -> str:
         return f"SimStream({self.label}, {self.state}, pending={self.pending})"
@@ -198,6 +219,12 @@ class SimDevice:
         self.streams_destroyed = 0
         self.on_work_start: WorkHook | None = None
         self.on_work_end: WorkHook | None = None
+        # Faults (module docstring): the armed injector, what it injected, the loss.
+        self.faults: FaultInjector | None = None
+        self.fault_hits: list[FaultHit] = []
+        self.lost_error: str | None = None
+        self.lost_us: float | None = None
+        self._lose_at: tuple[float, str] | None = None
 
         self._streams: set[SimStream] = set()
         self._host_queue = _Mailbox(env)
@@ -270,9 +297,12 @@ class SimDevice:
         if self._host_context is not None:
             self._api(f"launch_work({_label(stream)}, {work.tag})")
         s = self._stream(stream)
+        if self.faults is not None:
+            self._inject("launch_work", s, victims=(work.tag,))
         d = work.duration_us
         if not (math.isfinite(d) and d >= 0):
             raise InvalidArgumentError(f"work {work.tag!r}: duration_us must be >= 0, got {d!r}")
+        s.last_work = s.unrecorded = work.tag
         if self.record:
             self.launch_order[s.label].append(work.tag)
             self.launched_us[work.tag] = float(self.env.now)
@@ -284,6 +314,8 @@ class SimDevice:
         if self._host_context is not None:
             self._api(f"launch_host_func({_label(stream)}, {_fn_name(fn)})")
         s = self._stream(stream)
+        if self.faults is not None:
+            self._inject("launch_host_func", s, victims=_tags(s.last_waited))
         if not callable(fn):
             raise InvalidArgumentError(f"launch_host_func: {fn!r} is not callable")
         self._enqueue(s, _HostFn(fn))
@@ -294,6 +326,9 @@ class SimDevice:
         """hipEventCreate: a new event is never recorded (rule 2)."""
         if self._host_context is not None:
             self._api("create_event()")
+        if self.faults is not None:
+            self._inject("create_event", None, victims=tuple(
+                t for t in (x.unrecorded for x in self._streams) if t is not None))
         self.events_created += 1
         return SimEvent(f"e{self.events_created}")
 
@@ -311,9 +346,14 @@ class SimDevice:
             self._api(f"record_event({_name(event)}, {_label(stream)})")
         e = self._event(event)
         s = self._stream(stream)
+        if self.faults is not None:
+            self.records_made += 1  # an attempt counts: the pool acquired its event
+            self._inject("record_event", s, victims=_tags(s.unrecorded))
+            self.records_made -= 1
         e.records += 1
         self.records_made += 1
-        e.marker = _Marker(f"{e.name}@{e.records}", self.env.event())
+        e.marker = _Marker(f"{e.name}@{e.records}", self.env.event(), s.last_work)
+        s.unrecorded = None
         if s.last_launched is not None:
             self.recorded_us.setdefault(s.last_launched, float(self.env.now))
             s.last_launched = None
@@ -325,7 +365,10 @@ class SimDevice:
             self._api(f"stream_wait_event({_label(stream)}, {_name(event)})")
         e = self._event(event)
         s = self._stream(stream)
+        if self.faults is not None:
+            self._inject("stream_wait_event", s, victims=_after(e))
         if e.marker is not None:
+            s.last_waited = e.marker.after
             self._enqueue(s, _Wait(e.marker))
 
     def query_event(self, event: SimEvent) -> bool:
@@ -333,6 +376,12 @@ class SimDevice:
         if self._host_context is not None:
             self._api(f"query_event({_name(event)})")
         e = self._event(event)
+        if self.faults is not None:
+            self._inject("query_event", None, victims=_after(e))
+            if e.marker is not None and e.marker.completed and e.marker.error is not None:
+                raise HipCallError("query_event", e.marker.error,
+                                   f"query_event({e.name}) failed: {e.marker.error} "
+                                   f"(device work before {e.marker.name} failed)")
         return e.marker is None or e.marker.completed
 
     def synchronize_event(self, event: SimEvent) -> None:
@@ -353,9 +402,14 @@ class SimDevice:
         if self._host_context is not None:
             self._api(f"synchronize_event({_name(event)})")
         e = self._event(event)
+        if self.faults is not None:
+            self._inject("synchronize_event", None, victims=_after(e))
         if e.marker is None or e.marker.completed:
             done: simpy.Event = self.env.event()
-            done.succeed()
+            if e.marker is not None and e.marker.error is not None:
+                done.fail(_marker_error("synchronize_event", e.name, e.marker))
+            else:
+                done.succeed()
             return done
         return self.env.process(self._synchronize(e.marker))
 
@@ -371,7 +425,11 @@ class SimDevice:
                 if cmd.done is not None:
                     cmd.done.succeed()
                 return
-            if isinstance(cmd, _Work):
+            if self.faults is not None:
+                self.lost()
+            if isinstance(cmd, _Work) and self.lost_error is not None:
+                pass  # a lost device runs nothing it has not started
+            elif isinstance(cmd, _Work):
                 tag, start = cmd.item.tag, env.now
                 if record:
                     self.stream_order[s.label].append(tag)
@@ -386,7 +444,11 @@ class SimDevice:
                     )
                 if self.on_work_end is not None:
                     self.on_work_end(tag, s.label, env.now)
+                if self.faults is not None:
+                    self._work_done(s, tag)
             elif isinstance(cmd, _Record):
+                cmd.marker.error = s.poison or self.lost_error
+                s.poison = None
                 cmd.marker.done.succeed()
             elif isinstance(cmd, _Wait):
                 if not cmd.marker.completed:
@@ -395,6 +457,7 @@ class SimDevice:
                     if record:
                         self.spans.append(
                             Span(s.label, f"wait {cmd.marker.name}", start, env.now))
+                s.poison = s.poison or cmd.marker.error
             else:  # _HostFn
                 yield env.timeout(self._jittered(self._callback_latency_us))
                 returned = env.event()
@@ -434,6 +497,8 @@ class SimDevice:
     def _synchronize(self, marker: _Marker) -> Generator[simpy.Event, Any, None]:
         start = self.env.now
         yield marker.done
+        if marker.error is not None:
+            raise _marker_error("synchronize_event", marker.name.split("@")[0], marker)
         poll = self.timing.sync_poll_us
         if poll > 0:
             elapsed = self.env.now - start
@@ -442,6 +507,52 @@ class SimDevice:
                 yield self.env.timeout(late)
 
     # ---------------------------------------------------------------- helpers
+
+    # ----------------------------------------------------------------- faults
+
+    def arm_faults(self, plan: FaultPlan, seed: int) -> None:
+        """Start injecting `plan` (call counts start now; the loss is `at_us` from now)."""
+        if not plan:
+            return
+        self.faults = FaultInjector(plan, seed)
+        self.faults.arm()
+        lost = plan.device_lost
+        if lost is not None:  # noticed lazily (`lost`): a loss keeps no run alive
+            self._lose_at = (float(self.env.now) + lost.at_us, lost.error)
+
+    def lost(self) -> bool:
+        """Whether the device is lost by now (the loss is logged when first noticed)."""
+        if self.lost_error is None and self._lose_at is not None:
+            at, error = self._lose_at
+            if self.env.now >= at:
+                self.lost_error, self.lost_us = error, at
+                self.fault_hits.append(FaultHit("lost", "", 0, error, at))
+        return self.lost_error is not None
+
+    def _inject(self, call: str, stream: SimStream | None,
+                victims: tuple[str, ...] = ()) -> None:
+        """The one fault check of every injectable call (module docstring, Faults)."""
+        if self.lost():
+            assert self.lost_error is not None
+            raise HipCallError(call, self.lost_error, f"{call} failed: {self.lost_error} "
+                               f"(the device was lost at {self.lost_us:.1f}us)")
+        assert self.faults is not None
+        hit = self.faults.call_error(call)
+        if hit is None:
+            return
+        n, error = hit
+        label = stream.label if stream is not None else None
+        self.fault_hits.append(FaultHit("call", call, n, error, float(self.env.now), label,
+                                        victims))
+        raise HipCallError(call, error, f"{call} failed: {error} (injected fault: call #{n})")
+
+    def _work_done(self, s: SimStream, tag: str) -> None:
+        assert self.faults is not None
+        error = self.faults.plan.work_error(tag)
+        if error is not None:
+            s.poison = error
+            self.fault_hits.append(FaultHit("work", "", 0, error, float(self.env.now),
+                                            s.label, (tag,)))
 
     def _jittered(self, base: float) -> float:
         """`Timing.cost` of a plain operation whose base cost is `base` (same draws)."""
@@ -480,6 +591,21 @@ class SimDevice:
         if event.destroyed:
             raise DeviceError(f"event {event.name} was destroyed")
         return event
+
+
+def _tags(tag: str | None) -> tuple[str, ...]:
+    return (tag,) if tag is not None else ()
+
+
+def _after(e: SimEvent) -> tuple[str, ...]:
+    """The work the event's current marker follows (a fault's victim), if any."""
+    return _tags(e.marker.after if e.marker is not None else None)
+
+
+def _marker_error(call: str, event: str, marker: _Marker) -> HipCallError:
+    assert marker.error is not None
+    return HipCallError(call, marker.error, f"{call}({event}) failed: {marker.error} "
+                        f"(device work before {marker.name} failed)")
 
 
 def _label(stream: object) -> str:

@@ -4,7 +4,9 @@ Each core generator (a worker loop, a completion loop, a host actor's wait) beco
 of a SimPy process. The platform interprets the core's effects (`model.core.effects`):
 
   Call     charge `Timing.cost(name)` of simulated time, then make the device call;
-           synchronize_event and destroy_stream wait on the device's SimPy events.
+           synchronize_event and destroy_stream wait on the device's SimPy events. A
+           HIP error the device answers (`HipCallError`, an injected fault) is thrown
+           into the generator at its yield; any other exception is a crash.
   WaitFor  wait on the core `Flag` (subscribed through a one-shot SimPy event), bounded
            by the `Deadline`, which is stamped with `env.now + timeout` on first use.
   Yield    let other processes run for one `host_op` cost.
@@ -36,6 +38,7 @@ from typing import Any, TypeVar
 import simpy
 
 from model.core.effects import Call, Deadline, Effect, Flag, Gen, HostOp, Sleep, WaitFor, Yield
+from model.core.hip_errors import HipCallError
 from model.sim.device import SimDevice
 from model.sim.env import SeededEnvironment
 from model.sim.timing import OPS
@@ -87,21 +90,29 @@ class SimPlatform:
         if self.coalesce_calls:
             return (yield from self._drive_coalesced(gen))
         env, device, cost, blocking = self.env, self.device, self.cost, _BLOCKING
+        fast_forward = env.fast_forward
         send = gen.send
         answer: Any = None
+        error: HipCallError | None = None
         while True:
             try:
-                effect = send(answer)
+                effect = send(answer) if error is None else gen.throw(error)
             except StopIteration as stop:
                 return stop.value  # type: ignore[no-any-return]
+            error = None
             if type(effect) is Call:
-                yield simpy.Timeout(env, cost(effect.name))
+                charge = cost(effect.name)
+                if not fast_forward(charge):  # alone in the simulation: no event needed
+                    yield simpy.Timeout(env, charge)
                 wait_for = blocking.get(effect.name)
-                if wait_for is None:
-                    answer = getattr(device, effect.name)(*effect.args)
-                else:
-                    yield getattr(device, wait_for)(*effect.args)
-                    answer = None
+                try:  # a HIP error the device answered goes back to the caller (faults)
+                    if wait_for is None:
+                        answer = getattr(device, effect.name)(*effect.args)
+                    else:
+                        yield getattr(device, wait_for)(*effect.args)
+                        answer = None
+                except HipCallError as failed:
+                    error, answer = failed, None
             elif type(effect) is WaitFor and effect.flag.is_set:
                 answer = True
             else:
@@ -111,6 +122,7 @@ class SimPlatform:
         """`drive` with the calls that follow a non-blocking call charged as one timeout
         (see the module docstring)."""
         env, device, cost, blocking = self.env, self.device, self.cost, _BLOCKING
+        fast_forward = env.fast_forward
         send = gen.send
         answer: Any = None
         effect: Any = None
@@ -124,31 +136,39 @@ class SimPlatform:
             pending = False
             if type(effect) is Call and effect.name not in blocking:
                 # The first call as in `drive`: its cost, then its effect.
-                yield simpy.Timeout(env, cost(effect.name))
+                charge = cost(effect.name)
+                if not fast_forward(charge):
+                    yield simpy.Timeout(env, charge)
                 answer = getattr(device, effect.name)(*effect.args)
                 total = 0.0
                 while True:  # the calls right after it: made now, charged afterwards
                     try:
                         effect = send(answer)
                     except StopIteration as stop:
-                        if total:
+                        if total and not fast_forward(total):
                             yield simpy.Timeout(env, total)
                         return stop.value  # type: ignore[no-any-return]
                     if type(effect) is not Call or effect.name in blocking:
                         pending = True
                         break
                     if effect.name in _SOLO:  # charged in place, before it takes effect
-                        yield simpy.Timeout(env, cost(effect.name))
+                        charge = cost(effect.name)
+                        if not fast_forward(charge):
+                            yield simpy.Timeout(env, charge)
                     elif effect.name in _FLUSH:  # the chain so far, then this call
-                        yield simpy.Timeout(env, total + cost(effect.name))
+                        charge = total + cost(effect.name)
+                        if not fast_forward(charge):
+                            yield simpy.Timeout(env, charge)
                         total = 0.0
                     else:
                         total += cost(effect.name)
                     answer = getattr(device, effect.name)(*effect.args)
-                if total:
+                if total and not fast_forward(total):
                     yield simpy.Timeout(env, total)
             elif type(effect) is Call:
-                yield simpy.Timeout(env, cost(effect.name))
+                charge = cost(effect.name)
+                if not fast_forward(charge):
+                    yield simpy.Timeout(env, charge)
                 yield getattr(device, blocking[effect.name])(*effect.args)
                 answer = None
             elif type(effect) is WaitFor and effect.flag.is_set:
@@ -183,6 +203,7 @@ class SimPlatform:
         raise TypeError(f"unknown effect {effect!r}")
 
     def _call(self, call: Call) -> SimGen[Any]:
+        """One call outside `drive` (coalesced mode, perform); a HIP error propagates."""
         yield self.host_cost(call.name)
         blocking = _BLOCKING.get(call.name)
         if blocking is None:

@@ -3,19 +3,27 @@
 Phases:
   1. set-up: fill the event pool, create semaphores and queues, start each queue's
      worker and completion loops, start one process per host actor;
-  2. run until quiescence (nothing left to happen) or `limit_us` of simulated time;
-     statuses, semaphore values and orders are recorded at that point;
+  2. run until quiescence (nothing left to happen); statuses, semaphore values and orders
+     are recorded at that point;
   3. teardown: blocked host waits are abandoned, queues shut down (parked actions are
      cancelled), pools closed; then conservation is checked (pools, references, device
      objects, action accounting).
+
+Limit. There is no hidden time limit: a run goes on, however long in simulated time, until
+it is quiescent. An explicit `limit_us` (`--limit` on the command line) stops a runaway
+scenario: when the next event lies past it, the run stops there, its state is recorded,
+no teardown is run, and `record.limit_reached_us` is set. Such a run is not judged (its
+waits are not over, its pools not drained): the command line ends it with exit status 4,
+a campaign counts it as unjudged, never as a failure.
 
 Crashes. An exception raised while driving the run under test (the core, the device or
 the platform, in set-up, an actor, a worker or completion loop, a host function, teardown
 or the post-run reads of the core's state) is a failure of that run, not of hipsem: the
 first one is recorded as `record.crash` (type, message, the op the raising actor was
 running, and where), the run stops stepping at once (statuses so far are snapshot), and
-teardown runs as far as it can, bounded by `limit_us` more simulated time; conservation
-accounting is skipped after a crash (teardown could not finish). The checker reports the
+teardown runs as far as it can, bounded by `limit_us` (or, without one,
+`CRASH_TEARDOWN_US`) more simulated time; conservation accounting is skipped after a
+crash (teardown could not finish). The checker reports the
 crash as property `crash`. A `RecorderError` (hipsem's own recorder failed) is never a
 crash: it propagates, as does any exception of the runner's own code.
 
@@ -23,7 +31,14 @@ Hangs. A core that livelocks (a scan that never ends, a loop of zero-time steps)
 reaches quiescence nor the simulated-time limit. With `wall_limit_s` set, the run is
 stopped after that much wall-clock time (SIGALRM in the main thread, an asynchronous
 exception from a timer in any other) and recorded as a
-crash of type `RunTimeout` with no teardown: a finding, not a hung campaign.
+crash of type `RunTimeout` with no teardown: a finding, not a hung campaign. A livelock
+that advances simulated time is stopped the same way (or by an explicit `limit_us`).
+
+Garbage collection. A long run allocates millions of objects that live until its record
+is built; CPython's default collection thresholds then make the collector's cost grow with
+the heap (a 64k-execute chain spent a third of its time in it). `collect_rarely()` raises
+the thresholds for the duration of a run (and `hipsem run`'s checking and reporting),
+then restores them: it changes when cycles are collected, never what a run does.
 
 The run is a pure function of (scenario, seed, defects, timing) (a wall-clock stop aside).
 """
@@ -32,6 +47,7 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import gc
 import signal
 import threading
 from collections.abc import Callable, Generator, Iterable, Iterator
@@ -51,7 +67,25 @@ from model.sim.env import SeededEnvironment
 from model.sim.platform import SimGen, SimPlatform
 from model.sim.timing import Timing
 
-DEFAULT_LIMIT_US = 10_000_000.0  # 10 s of simulated time
+# After a crash, teardown is best effort (a dead worker never drains its queue): it gets
+# at most this much more simulated time when the run has no explicit limit. It bounds
+# only what a crashed run's teardown reports; conservation is not judged after a crash.
+CRASH_TEARDOWN_US = 10_000_000.0
+
+
+# Generation thresholds while a run is under way (CPython's defaults: 700, 10, 10).
+RUN_GC_THRESHOLDS = (50_000, 50, 1000)
+
+
+@contextlib.contextmanager
+def collect_rarely() -> Iterator[None]:
+    """Raise the collector's thresholds to RUN_GC_THRESHOLDS, restore them afterwards."""
+    previous = gc.get_threshold()
+    gc.set_threshold(*(max(a, b) for a, b in zip(RUN_GC_THRESHOLDS, previous, strict=True)))
+    try:
+        yield
+    finally:
+        gc.set_threshold(*previous)
 
 
 class RunTimeout(BaseException):
@@ -120,7 +154,7 @@ class SimRun:
     """One simulated run of a scenario; `run()` returns its `RunRecord`."""
 
     def __init__(self, scenario: Scenario, seed: int = 0, defects: Iterable[Defect] = (),
-                 timing: Timing | None = None, limit_us: float = DEFAULT_LIMIT_US,
+                 timing: Timing | None = None, limit_us: float | None = None,
                  context_factory: ContextFactory | None = None,
                  wall_limit_s: float | None = None) -> None:
         self.scenario = scenario
@@ -139,11 +173,14 @@ class SimRun:
         except Exception as error:
             self._init_crashed = True
             self.recorder.crashed(error, "setup")
+        else:
+            self.recorder.watch_pools(self.ctx)  # occupancy for the trace (record.pool_log)
         self.limit_us = limit_us
         self.wall_limit_s = wall_limit_s
         self._work_flags = {f"{q}.work": q for q in scenario.queues}
         self.platform.observe_flags = frozenset(self._work_flags)
         self._actor_gens: list[Gen[None]] = []
+        self._torn_down = False
 
     @property
     def record(self) -> RunRecord:
@@ -154,7 +191,7 @@ class SimRun:
             self.recorder.frozen = True
             return self.record
         try:
-            with _watchdog(self.wall_limit_s):
+            with _watchdog(self.wall_limit_s), collect_rarely():
                 return self._run()
         except RunTimeout:
             self.recorder.frozen = True
@@ -167,15 +204,25 @@ class SimRun:
 
     def _run(self) -> RunRecord:
         self.env.process(self._guarded("setup", self._setup()))
-        quiet = self._run_to_quiescence(self.limit_us, stop_on_crash=True)
+        limit = float("inf") if self.limit_us is None else self.limit_us
+        quiet = self._run_to_quiescence(limit, stop_on_crash=True)
         crashed = self.record.crash is not None
-        self._snapshot(stalled=not quiet and not crashed)
+        if not quiet and not crashed:  # the explicit limit: stop here, not judged
+            self.record.limit_reached_us = limit
+            self._snapshot()
+            return self.record
+        self._snapshot()
         self.env.process(self._guarded("teardown", self._teardown()))
-        # After a crash, teardown goes as far as it can within limit_us more simulated
-        # time (a dead worker never drains its queue); otherwise it runs to the end.
-        self._run_to_quiescence(self.env.now + self.limit_us if crashed else float("inf"),
+        # After a crash, teardown goes as far as it can within a bounded simulated time
+        # (a dead worker never drains its queue); otherwise it runs to the end.
+        grace = CRASH_TEARDOWN_US if self.limit_us is None else self.limit_us
+        self._run_to_quiescence(self.env.now + grace if crashed else float("inf"),
                                 stop_on_crash=False)
         self.recorder.attempt("teardown", self.recorder.snapshot_teardown, self.ctx)
+        self.record.teardown.completed = self._torn_down
+        self.device.lost()  # a loss that came while nothing was happening
+        self.record.faults = list(self.device.fault_hits)
+        self.record.device_lost_us = self.device.lost_us
         if self.record.crash is None:
             self.recorder.attempt("conservation check", self._check_conservation)
         else:  # teardown could not finish: report the pools, skip the accounting
@@ -186,6 +233,7 @@ class SimRun:
         """Step until nothing is scheduled (True), the next event is past `limit` (False)
         or, with `stop_on_crash`, the run crashed (True: it stops at once)."""
         env, record = self.env, self.record
+        env.horizon = limit
         while (next_time := env.peek()) != float("inf"):
             if next_time > limit:
                 return False
@@ -213,6 +261,9 @@ class SimRun:
             raise
         except Exception as error:
             self.recorder.crashed(error, where, actor.current if actor else None)
+            # The run stops stepping after this step: no other thread may fast-forward
+            # past it within the step (the runner resets the horizon for teardown).
+            self.env.horizon = -float("inf")
 
     def _setup(self) -> SimGen[None]:
         ctx, drive = self.ctx, self.platform.drive
@@ -224,18 +275,17 @@ class SimRun:
             yield from drive(queue.start())
             self._spawn(f"queue {name} worker", queue.worker())
             self._spawn(f"queue {name} completion", queue.completion())
+        # Faults count from here: the pool fill and stream creation are never faulted
+        # (the loops just spawned make no call before an actor submits work).
+        self.device.arm_faults(self.scenario.faults, self.record.seed)
         for name, ops in self.scenario.actors.items():
             actor = Actor(ctx, self.recorder, name, ops)
             gen = actor.run()
             self._actor_gens.append(gen)
             self._spawn(f"actor {name}", gen, actor)
 
-    def _snapshot(self, stalled: bool) -> None:
+    def _snapshot(self) -> None:
         self.recorder.attempt("snapshot", self._read_state)
-        if stalled:
-            self.record.conservation_problems.append(
-                f"the run did not quiesce within {self.limit_us} us of simulated time"
-            )
         self.recorder.derive_flows()
         self.recorder.frozen = True
 
@@ -269,6 +319,7 @@ class SimRun:
         for queue in self.ctx.queues.values():
             yield from self.platform.drive(queue.shutdown())
         yield from self.platform.drive(self.ctx.close())
+        self._torn_down = True
 
     def _check_conservation(self) -> None:
         self.record.device_events = (self.device.events_created, self.device.events_destroyed,
@@ -295,11 +346,13 @@ def _escaped_from(error: BaseException) -> str:
 def run_sim(scenario: Scenario, seed: int = 0, defects: Iterable[Defect] = (),
             timing: Timing | None = None,
             context_factory: ContextFactory | None = None,
-            wall_limit_s: float | None = None) -> RunRecord:
+            wall_limit_s: float | None = None,
+            limit_us: float | None = None) -> RunRecord:
     """Run `scenario` once on the SimPy backend and return what was observed.
 
     `context_factory` (default `CoreContext`) builds the core under test; `wall_limit_s`
-    stops a run that livelocks (a `RunTimeout` crash).
+    stops a run that livelocks (a `RunTimeout` crash); `limit_us` stops a run at that much
+    simulated time (`record.limit_reached_us`; default: none, the run ends when quiescent).
     """
     return SimRun(scenario, seed, defects, timing, context_factory=context_factory,
-                  wall_limit_s=wall_limit_s).run()
+                  wall_limit_s=wall_limit_s, limit_us=limit_us).run()

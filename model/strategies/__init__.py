@@ -5,6 +5,7 @@ timing model, `invalid_documents()` draws scenario documents the parser must rej
 Every strategy's docstring says how it shrinks.
 """
 
+from model.strategies.faults import fault_plans, with_faults
 from model.strategies.graph import (
     HostOpSpec,
     MotifSpec,
@@ -37,6 +38,7 @@ __all__ = [
     "cases",
     "core_settings",
     "decode_item",
+    "fault_plans",
     "invalid_documents",
     "item_lists",
     "items",
@@ -44,4 +46,5 @@ __all__ = [
     "scenarios",
     "shapes",
     "timings",
+    "with_faults",
 ]

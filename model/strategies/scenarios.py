@@ -35,6 +35,7 @@ from hypothesis import strategies as st
 
 from model.scenario.types import MAX_VALUE, Completion, Scenario, Settings
 from model.sim.timing import Timing
+from model.strategies.faults import with_faults
 from model.strategies.graph import ITEM_BITS, Item, Shape, build_scenario, decode_item, mix
 
 _SHAPE_BITS = 18
@@ -171,15 +172,19 @@ def scenarios(max_ops: int = 24, max_queues: int = 4, max_semaphores: int = 6,
 
 
 def cases(max_ops: int = 24, seeds_per_case: int = 1, draw_timing: bool = True,
-          scenario: st.SearchStrategy[Scenario] | None = None) -> st.SearchStrategy[FuzzCase]:
+          scenario: st.SearchStrategy[Scenario] | None = None,
+          faults: bool = False) -> st.SearchStrategy[FuzzCase]:
     """A `FuzzCase`: a scenario (from `scenario`, default `scenarios(max_ops)`),
-    `seeds_per_case` consecutive run seeds and a timing model.
+    `seeds_per_case` consecutive run seeds and a timing model; with `faults`, the
+    scenario carries a drawn fault plan (`model.strategies.faults`).
 
-    Seeds shrink toward 0, 1, ...; the timing toward `Timing()`.
+    Seeds shrink toward 0, 1, ...; the timing toward `Timing()`; the fault plan toward
+    no fault, then the earliest, simplest one.
     """
+    drawn = scenario if scenario is not None else scenarios(max_ops)
     return st.builds(
         FuzzCase,
-        scenario if scenario is not None else scenarios(max_ops),
+        with_faults(drawn) if faults else drawn,
         st.integers(0, 2**16).map(lambda s: tuple(range(s, s + seeds_per_case))),
         timings() if draw_timing else st.just(Timing()),
     )

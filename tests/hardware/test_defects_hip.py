@@ -22,6 +22,7 @@ from typing import Any
 
 import pytest
 
+import hipbackend.runner
 from hipbackend.device import HipDevice
 from hipbackend.diff import device_observable
 from hipbackend.runner import DeviceFactory, HipRun
@@ -61,16 +62,25 @@ def sim_properties(scenario: Scenario, defect: Defect) -> set[str]:
     return found
 
 
+# Defects that hang a run: it is given HANG_LIMIT_S to settle and to tear down.
+HANGS = frozenset({Defect.LOST_DEVICE_HANGS_TEARDOWN})
+HANG_LIMIT_S = 2.0
+
+
 @pytest.mark.parametrize("defect", list(Defect), ids=[d.value for d in Defect])
-def test_defect_is_caught_on_the_hip_backend(defect: Defect, hip_runtime: RuntimeInfo) -> None:
+def test_defect_is_caught_on_the_hip_backend(defect: Defect, hip_runtime: RuntimeInfo,
+                                             monkeypatch: pytest.MonkeyPatch) -> None:
     scenario = defect_scenario(defect)
     expected = sim_properties(scenario, defect)
     assert expected, f"the SimPy backend must catch {defect.value} on {scenario.name}"
     seen: set[str] = set()
-    attempts = 3 if defect in WIDENED else ATTEMPTS
+    attempts = 3 if defect in WIDENED or defect.needs_faults else ATTEMPTS
+    limit = {"limit_s": HANG_LIMIT_S} if defect in HANGS else {}
+    if defect in HANGS:
+        monkeypatch.setattr(hipbackend.runner, "TEARDOWN_S", HANG_LIMIT_S)
     for attempt in range(1, attempts + 1):
         record = HipRun(scenario, attempt, [defect], hip_runtime.kind,
-                        device_factory=WIDENED.get(defect)).run()
+                        device_factory=WIDENED.get(defect), **limit).run()
         seen |= {v.property for v in check(scenario, record)}
         if seen & expected:
             break

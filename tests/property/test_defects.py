@@ -26,9 +26,11 @@ BUDGET = profiles.budget()
 REPLAY_SEEDS = 20
 
 
-def _config(defects: frozenset[Defect]) -> CampaignConfig:
+def _config(defects: frozenset[Defect], faults: bool = False) -> CampaignConfig:
+    """A fault-path defect is searched with fault plans drawn (`hipsem fuzz --faults`)."""
+    faults = faults or any(d.needs_faults for d in defects)
     return CampaignConfig(examples=BUDGET.defect_examples, seed=0, defects=defects,
-                          shrink_seconds=10.0, restarts=2)
+                          shrink_seconds=10.0, restarts=2, faults=faults)
 
 
 @pytest.mark.parametrize("defect", list(Defect), ids=lambda d: d.value)
@@ -57,4 +59,9 @@ def test_the_property_suite_finds_and_shrinks_the_defect(defect: Defect) -> None
 
 def test_the_clean_core_passes_the_same_budget() -> None:
     result = run_campaign(_config(frozenset()))
+    assert result.failure is None, result.failure and result.failure.violations
+
+
+def test_the_clean_core_passes_the_same_budget_with_faults() -> None:
+    result = run_campaign(_config(frozenset(), faults=True))
     assert result.failure is None, result.failure and result.failure.violations

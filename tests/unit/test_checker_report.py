@@ -17,8 +17,9 @@ def test_report_format_of_a_good_run() -> None:
     assert list(report) == [
         "format", "scenario", "backend", "seed", "ok", "violations", "ops", "semaphores",
         "pools", "cancelled_at_teardown", "semaphores_after_teardown", "not_run",
-        "sim_time_us",
+        "blocked", "sim_time_us",
     ]  # fmt: skip
+    assert report["blocked"] is None
     assert report["format"] == "hipsem/report-1"
     assert (report["scenario"], report["backend"], report["seed"]) == ("t", "sim", 0)
     assert report["ok"] is True and report["violations"] == []

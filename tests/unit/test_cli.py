@@ -41,7 +41,9 @@ def test_every_example_passes_and_writes_a_valid_trace(
     expected = ran | set(scenario["actors"]) | ({"host-function thread"} if callback else set())
     assert expected <= tracks
     counters = {e["name"] for e in document["traceEvents"] if e.get("ph") == "C"}
-    assert counters == set(scenario["semaphores"])
+    assert counters == {f"{s} {kind}" for s in scenario["semaphores"]
+                        for kind in ("signalled", "value (claim)")} | {
+        "event pool in use", "timepoint pool in use"}
     starts = [e for e in document["traceEvents"] if e.get("ph") == "s"]
     assert starts, "every example has a wait released by a signal: a flow arrow"
 

@@ -333,7 +333,7 @@ def test_a_finding_that_cannot_be_saved_is_kept_in_the_summary(
                  "--save-failures", str(blocker)])
     out, err = capsys.readouterr()
     failure = json.loads(out)["failures"][0]
-    assert code == 1 and "cannot save a counterexample" in err
+    assert code == 1 and "cannot save the counterexample" in err
     assert failure["scenario_file"] is None
     assert failure["scenario"]["replay"]["defects"] == ["lifo-ready"]
 

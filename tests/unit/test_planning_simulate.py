@@ -93,7 +93,10 @@ def test_an_overloaded_workload_is_flagged() -> None:
                  queues=1)
     plan = plan_workload(w, [], SweepSpec((8,), 1, 0.01), 1e-3)[0]
     assert plan.overloaded_runs == 1 and plan.mean_unfinished > 100
-    assert any("overloads the simulated queues" in line for line in summary_lines(plan))
+    assert plan.always_overloaded
+    assert any("no capacity can be recommended" in line for line in summary_lines(plan))
+    assert all(pp.recommendation.capacity is None for pp in plan.pools.values())
+    assert plan.model.name == "none" and "overloaded" in plan.model.reasons[0]
 
 
 @pytest.mark.parametrize(("arrivals", "per_s"), [

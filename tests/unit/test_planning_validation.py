@@ -1,14 +1,16 @@
-"""Analytic validation: Poisson submissions on the real core obey M/G/inf.
+"""Analytic validation: the model the report names predicts the simulated pools.
 
-With Poisson submissions spread over lightly loaded queues, the number of objects in use
-is Poisson(a), a = acquire rate x mean hold time, so a pool of exactly N objects misses
-with probability P(Poisson(a) >= N) (PASTA). The simulated fixed-pool miss probability
-must agree with that at several loads and in both completion modes. The core's own pool
-(it keeps up to N *idle* objects) never misses more than that, and bursty submissions
-miss far more than the formula says.
+Each model (model/planning/models.py) is checked against the real core over the SimPy
+device: M/M/1 per stream convolved over queues (thread mode), the kernel-stream ->
+callback-stream tandem (callback mode), M^X/G/1 for Poisson bursts on one queue, and
+M/G/inf for Poisson steps spread round-robin over lightly loaded queues; the simulated
+fixed-pool miss probability's 95% interval must contain the printed analytic value at
+every (pool, capacity) point. Workloads outside every model get "none applies" with the
+reason. benchmarks/analytic_grid.py runs the whole grid (1..64 queues, utilization
+0.1..0.9, both modes); docs/planning.md records its result.
 
-The default profile checks two loads briefly; HIPSEM_PROFILE=thorough checks more loads
-with more replications.
+The default profile checks a representative subset briefly; HIPSEM_PROFILE=thorough
+checks more loads with more replications.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from typing import Any
 import pytest
 
 from model.planning.analysis import PoolPoint, poisson_at_least
+from model.planning.models import choose
 from model.planning.parse import parse_workload
 from model.planning.plan import Plan, plan_workload
 from model.planning.simulate import simulate
@@ -97,7 +100,7 @@ def test_poisson_submissions_match_the_mginf_prediction(
     replications, duration = (8, seconds) if THOROUGH else (4, 0.04)
     workload = poisson_workload(rate, queues, mean_us, completion, timing=timing)
     plan = sweep(workload, caps, replications, duration)
-    assert plan.poisson and not plan.overloaded_runs
+    assert plan.model.name == "M/G/inf" and not plan.overloaded_runs
     assert_mginf(plan)
 
 
@@ -114,7 +117,78 @@ def test_bursts_miss_far_more_than_the_formula_says() -> None:
     bursty = poisson_workload(0, 32, 30, arrivals={"kind": "burst", "size": 8,
                                                    "rate_hz": 1250})
     plan = sweep(bursty, (4, 8), 2, 0.04)
-    assert plan.validation is None and "burst arrivals" in plan.poisson_reasons[0]
+    assert plan.validation is None and "steps arrive in batches" in plan.model.reasons[0]
     for p in plan.pools["event"].points:
         formula = poisson_at_least(p.mean_in_use, p.capacity)
         assert p.fixed_miss.mean > 3 * formula, (p.capacity, p.fixed_miss, formula)
+
+
+def independent_queues(queues: int, rho: float, completion: str, mean_us: float = 30.0,
+                       burst: int = 1) -> Workload:
+    """One Poisson process per queue (fixed offsets): the bottleneck stream at `rho`."""
+    per_queue = rho / (mean_us if completion == "thread" else 101.0) * 1e6 / burst
+    arrivals: dict[str, Any] = ({"kind": "poisson", "rate_hz": per_queue} if burst == 1
+                                else {"kind": "burst", "size": burst, "rate_hz": per_queue})
+    return parse_workload({
+        "format": "hipsem/workload-1", "name": f"q{queues}-{rho}-{completion}",
+        "queues": queues, "completion": completion,
+        "kernels": {"k": {"kind": "exponential", "mean_us": mean_us}},
+        "graphs": {"one": {"shape": "single", "kernel": "k"}},
+        "processes": [{"name": f"p{q}", "graph": "one", "queue_offset": q,
+                       "arrivals": arrivals} for q in range(queues)],
+    })
+
+
+# (queues, utilization, completion, kernel µs, burst, capacities, model, simulated s, warm-up)
+QUEUEING = [
+    pytest.param(1, 0.5, "thread", 30, 1, (2, 6), "M/M/1 per stream", 0.15, 0.02,
+                 id="mm1-q1-0.5"),
+    pytest.param(4, 0.3, "thread", 30, 1, (3, 7), "M/M/1 per stream, convolved over 4 "
+                 "queues", 0.1, 0.02, id="mm1-q4-0.3"),
+    pytest.param(4, 0.3, "callback", 30, 1, (3, 6), "M/M/1 -> M/G/1 tandem per queue, "
+                 "convolved over 4 queues", 0.15, 0.02, id="tandem-q4-0.3"),
+    pytest.param(1, 0.5, "thread", 1000, 4, (2, 6, 12), "M^X/G/1 per stream", 2.0, 0.3,
+                 id="batch4-q1-0.5"),
+    pytest.param(4, 0.7, "thread", 30, 1, (13, 25), "M/M/1 per stream, convolved over 4 "
+                 "queues", 0.3, 0.05, id="mm1-q4-0.7", marks=pytest.mark.thorough),
+    pytest.param(16, 0.5, "thread", 30, 1, (20, 31), "M/M/1 per stream, convolved over 16 "
+                 "queues", 0.1, 0.02, id="mm1-q16-0.5", marks=pytest.mark.thorough),
+]
+
+
+@pytest.mark.parametrize(("queues", "rho", "completion", "mean_us", "burst", "caps", "model",
+                          "seconds", "warmup"), QUEUEING)
+def test_the_queueing_models_predict_the_simulated_pools(
+        queues: int, rho: float, completion: str, mean_us: float, burst: int,
+        caps: tuple[int, ...], model: str, seconds: float, warmup: float) -> None:
+    workload = independent_queues(queues, rho, completion, mean_us, burst)
+    spec = SweepSpec(caps, 4, seconds, warmup, seed=0, jobs=2)
+    plan = plan_workload(workload, [], spec, 1e-3)[0]
+    assert plan.model.name == model and not plan.overloaded_runs
+    for pp in plan.pools.values():
+        for p in pp.points:
+            assert p.agrees, (f"{p.pool} N={p.capacity}: simulated {p.fixed_miss} vs "
+                              f"{model} {p.analytic:.4g}")
+
+
+def test_mginf_is_wrong_where_streams_queue() -> None:
+    """The case that M/G/inf got wrong: one queue at utilization 0.75 (M/M/1: rho^N)."""
+    plan = plan_workload(independent_queues(1, 0.75, "thread"), [],
+                         SweepSpec((2, 8), 4, 0.1, 0.02, seed=0, jobs=2), 1e-3)[0]
+    for p in plan.pools["event"].points:
+        assert p.agrees
+        assert not p.fixed_miss.contains(poisson_at_least(p.mean_in_use, p.capacity))
+
+
+@pytest.mark.parametrize(("workload", "reason"), [
+    (poisson_workload(60_000, 4, 30, "thread"), "splits its Poisson steps round-robin"),
+    (independent_queues(1, 0.9, "thread"), "the worker spaces the stream's arrivals"),
+    (poisson_workload(0, 4, 30, arrivals={"kind": "periodic", "period_us": 100}),
+     "periodic arrivals"),
+    (independent_queues(1, 1.5, "callback"), "callback stream is overloaded"),
+])
+def test_a_workload_outside_every_model_gets_none_applies(workload: Workload,
+                                                          reason: str) -> None:
+    choice = choose(workload)
+    assert not choice.applies and choice.name == "none"
+    assert any(reason in r for r in choice.reasons), choice.reasons

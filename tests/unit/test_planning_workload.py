@@ -109,7 +109,13 @@ INVALID: list[tuple[str, dict[str, Any], str, str]] = [
      "expected one of"),
     ("forward dependency", {"graphs": {"g": {"shape": "nodes", "nodes": [
         {"kernel": "k"}, {"kernel": "k", "after": [1]}]}}}, "graphs.g.nodes[1].after[0]",
-     "above the maximum 0"),
+     "node 1 waits on itself: a dependency cycle"),
+    ("cycle through a later node", {"graphs": {"g": {"shape": "nodes", "nodes": [
+        {"kernel": "k"}, {"kernel": "k", "after": [2]}, {"kernel": "k", "after": [1]}]}}},
+     "graphs.g.nodes[1].after[0]", "node 1 waits on node 2, which comes after it: a "
+     "dependency cycle"),
+    ("name with a tab", {"processes": [{"name": "p\t", "graph": "g", "arrivals": {
+        "kind": "poisson", "rate_hz": 1}}]}, "processes[0].name", "printable characters"),
     ("unknown graph", {"processes": [{"graph": "h", "arrivals": {"kind": "poisson",
                                                                  "rate_hz": 1}}]},
      "processes[0].graph", "unknown graph 'h'"),
@@ -254,3 +260,26 @@ def test_the_examples_validate_against_the_json_schema() -> None:
         text = path.read_text()
         document = tomllib.loads(text) if path.suffix == ".toml" else json.loads(text)
         jsonschema.validate(document, schema)
+
+
+def test_names_in_any_script_are_accepted_and_shown_as_written() -> None:
+    w = parse_workload(doc(name="рабочая", queues=["очередь", "キュー"],
+                           kernels={"ядро": {"kind": "fixed", "us": 5}},
+                           graphs={"граф": {"shape": "single", "kernel": "ядро"}},
+                           processes=[{"name": "процесс", "graph": "граф", "arrivals": {
+                               "kind": "poisson", "rate_hz": 100}}]), "w.json")
+    assert w.queues == ("очередь", "キュー") and w.processes[0].name == "процесс"
+    with pytest.raises(WorkloadError) as info:
+        parse_workload(doc(processes=[{"name": "процесс", "graph": "нет",
+                                       "arrivals": {"kind": "poisson", "rate_hz": 1}}]),
+                       "w.json")
+    assert "нет" in str(info.value) and "\\u" not in str(info.value)
+
+
+def test_an_empty_trace_array_is_a_trace_without_kernel_slices(tmp_path: Path) -> None:
+    path = tmp_path / "t.json"
+    path.write_text("[]")
+    with pytest.raises(WorkloadError) as info:
+        load_workload(path)
+    assert "trace events" in info.value.problem
+    assert "expected an object" not in info.value.problem

@@ -6,8 +6,8 @@ and is caught because the platform saw the consumer's worker asleep while it was
 
 from __future__ import annotations
 
-import bisect
 from pathlib import Path
+from typing import Any
 
 from model.core.context import CoreContext
 from model.core.pools import PooledEvent
@@ -20,16 +20,21 @@ EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
 
 class _LateWake(Semaphore):
+    """The mutant: a publication wakes only the parked waits strictly below its value
+    (`<` where the core has `<=`)."""
+
+    publishing = False
+
     def publish_signal(self, value: int, event: PooledEvent,
                        frontier: Frontier | None = None) -> None:
-        if self.failure is not None or value <= self.value:
-            return
-        tp = self.ctx.timepoint_pool.acquire()
-        tp.value, tp.event, tp.owner, tp.frontier = value, event, self, frontier
-        self.ctx.event_pool.retain(event)
-        bisect.insort(self._signals, tp, key=lambda t: t.value)
-        # the mutant: `<` where the core has `<=`
-        self._fire([w for w in self._waits if w.owner is not None and w.value < value])
+        self.publishing = True
+        try:
+            super().publish_signal(value, event, frontier)
+        finally:
+            self.publishing = False
+
+    def _pop_reached(self, index: list[Any], value: int, out: list[Any]) -> list[Any]:
+        return super()._pop_reached(index, value - 1 if self.publishing else value, out)
 
 
 class _LateWakeContext(CoreContext):

@@ -380,6 +380,7 @@ def test_schema_is_well_formed_with_documented_top_level() -> None:
     assert schema["type"] == "object" and schema["additionalProperties"] is False
     assert set(schema["properties"]) == {
         "format", "name", "description", "semaphores", "queues", "settings", "replay", "actors",
+        "faults",
     }  # fmt: skip
     assert schema["required"] == ["format", "name", "semaphores", "queues", "actors"]
     assert schema["properties"]["format"] == {"const": FORMAT}

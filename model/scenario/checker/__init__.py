@@ -23,6 +23,7 @@ evidence. docs/checker.md states each rule exactly; one module per property:
   host-callback-api    no device call from host-function context         host_callback.py
   fifo                 issue, stream and completion follow ready order   fifo.py
   prompt-issue         a worker does not sleep while its action is ready prompt.py
+  faults               injected faults have exactly their blast radius    faults.py
 
 Invariants:
   * Sound, not complete: every violation is a real defect of the run (or of the
@@ -47,6 +48,7 @@ from model.scenario.checker.conservation import check_conservation
 from model.scenario.checker.crash import check_crash
 from model.scenario.checker.deadline import check_deadline
 from model.scenario.checker.failed_semaphore import check_failed_semaphore
+from model.scenario.checker.faults import check_faults, fault_facts
 from model.scenario.checker.fifo import check_fifo
 from model.scenario.checker.happens_before import check_happens_before
 from model.scenario.checker.host_callback import check_host_callback_api
@@ -89,12 +91,15 @@ _CHECKS: dict[str, Callable[[Ctx], Iterator[Violation]]] = {
     "host-callback-api": check_host_callback_api,
     "fifo": check_fifo,
     "prompt-issue": check_prompt_issue,
+    "faults": check_faults,
 }
 PROPERTIES = tuple(_CHECKS)
 
 
 def check(scenario: Scenario, record: RunRecord) -> list[Violation]:
     """Every violation of every property by `record`, a run of `scenario`."""
-    ix = Index(scenario)
+    facts = fault_facts(scenario, record) if record.faults else None
+    ix = (Index(scenario, facts.faulted, facts.lost, facts.published) if facts
+          else Index(scenario))
     ctx = make_ctx(scenario, record, ix, analyze_index(ix))
     return [v for name in PROPERTIES for v in _CHECKS[name](ctx)]

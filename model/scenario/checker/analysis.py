@@ -38,10 +38,23 @@ class _Site:
 
 
 class Index:
-    """Scenario look-ups shared by the analysis and the checks."""
+    """Scenario look-ups shared by the analysis and the checks.
 
-    def __init__(self, scenario: Scenario) -> None:
+    `faulted` (execute id -> status code name) and `lost` (the lost device's code name)
+    are the injected faults the device observed (`checker.faults.fault_facts`): a
+    faulted execute fails with its code, and after a loss every execute may fail with
+    the lost code. `published` are the faulted executes whose fault came after their
+    signals were published (a failing hand-off launch or completion status read): work
+    bound to those signals may have run and retired first, so their values may be
+    reached. All empty for a run without faults.
+    """
+
+    def __init__(self, scenario: Scenario, faulted: dict[str, str] | None = None,
+                 lost: str | None = None, published: frozenset[str] = frozenset()) -> None:
         self.scenario = scenario
+        self.faulted = faulted or {}
+        self.lost = lost
+        self.published = published
         self.initial = scenario.semaphores
         self.all_ops = [op for _, _, op in scenario.ops()]
         self.position = {op.id: (a, i) for a, i, op in scenario.ops()}
@@ -203,6 +216,18 @@ class _Engine:
             self._update_must(op, w)
 
     def _update_may(self, x: Execute, w: _Waiter) -> None:
+        # A faulted execute fails once issued; after a loss, any submitted one may fail
+        # (the core fails parked actions when it learns of the loss).
+        fault = x.id in self.ix.faulted and (w.cond() or w.woken)
+        if (fault or self.ix.lost is not None) and x.id not in self.f.xfail:
+            self.f.xfail.add(x.id)  # a device fault fails it (and its signals)
+            for s in x.signal:
+                self._fail(s)
+        if x.id in self.ix.faulted:  # a faulted execute never completes OK, but a
+            if x.id in self.ix.published and w.cond():  # dependent's frontier may
+                for s, v in x.signal.items():  # show its values first
+                    self._raise(s, v)
+            return
         if w.cond() and x.id not in self.f.ok:
             self.f.ok.add(x.id)
             for s, v in x.signal.items():
@@ -214,6 +239,13 @@ class _Engine:
 
     def _update_must(self, x: Execute, w: _Waiter) -> None:
         produces = x.id not in self.rejectable  # a rejected submission does nothing
+        if x.id in self.ix.faulted:  # issued, then failed by its fault: settles, failing
+            if (w.cond() or w.woken) and x.id not in self.f.ok:
+                self.f.ok.add(x.id)
+                self.f.xfail.add(x.id)
+                for s in x.signal:
+                    self._fail(s)
+            return
         if w.woken and x.id not in self.f.xfail:
             self.f.xfail.add(x.id)
             for s in x.signal if produces else ():
@@ -243,6 +275,13 @@ def _failure_codes(
         if op.id in may.happen:
             sem[op.semaphore].add(op.code)
     ex: dict[str, set[str]] = {x.id: set() for x in ix.executes}
+    for x in ix.executes:  # injected faults are failure sources too
+        own = {ix.faulted[x.id]} if x.id in ix.faulted else set()
+        if ix.lost is not None and x.id in may.xfail:
+            own.add(ix.lost)
+        ex[x.id] |= own
+        for s in x.signal:
+            sem[s] |= own
     waiting: dict[str, list[Execute]] = {s: [] for s in ix.initial}
     for x in ix.executes:
         for s in x.wait if x.id in may.xfail else ():

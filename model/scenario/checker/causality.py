@@ -21,10 +21,17 @@ semaphores present in both.
 
 "Afterwards" is the host order of the actors' own observations: a host op that started
 (start seq) after another returned (end seq); without seqs, by host times.
+
+Cost. The meet over the candidates is answered by `_SiteMeets`, a segment tree per
+semaphore over its sites in value order (each node: the min and max `lo` below it and the
+meet of the pasts below it, recomputed lazily when a past below it is set), so a closure
+costs O(log n) per maximal run of candidates instead of O(candidates): many parked
+actions or host waits on one semaphore stay O(n log n) instead of O(n^2).
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
@@ -72,6 +79,70 @@ def _meet(pasts: list[Past]) -> Past:
     return out
 
 
+def _meet2(a: Past, b: Past) -> Past:
+    """The meet of two pasts, in `a`'s key order (as `_meet` of [a, b])."""
+    return {s: min(vw, b[s]) for s, vw in a.items() if s in b}
+
+
+class _SiteMeets:
+    """The meet of the pasts of the sites j >= i (value order) with lo_j <= t, for one
+    semaphore's sites: a segment tree (see the module docstring). A site whose past is
+    not set yet counts as the empty past, as `done.get(op, {})` does."""
+
+    def __init__(self, sites: list[Reached]) -> None:
+        size = 1
+        while size < len(sites):
+            size *= 2
+        self.size = size
+        self.min_lo = [math.inf] * (2 * size)
+        self.max_lo = [-math.inf] * (2 * size)
+        empty: Past = {}
+        self.meet: list[Past] = [empty] * (2 * size)
+        self.dirty = [False] * (2 * size)
+        for j, r in enumerate(sites):
+            self.min_lo[size + j] = self.max_lo[size + j] = r.lo
+        for k in range(size - 1, 0, -1):
+            self.min_lo[k] = min(self.min_lo[2 * k], self.min_lo[2 * k + 1])
+            self.max_lo[k] = max(self.max_lo[2 * k], self.max_lo[2 * k + 1])
+
+    def set(self, j: int, past: Past) -> None:
+        k = self.size + j
+        self.meet[k] = past
+        k //= 2
+        while k and not self.dirty[k]:
+            self.dirty[k] = True
+            k //= 2
+
+    def _node(self, k: int) -> Past:
+        if self.dirty[k]:
+            self.dirty[k] = False
+            left, right = self._node(2 * k), self._node(2 * k + 1)
+            if self.min_lo[2 * k + 1] == math.inf:  # only padding on the right
+                self.meet[k] = left
+            else:
+                self.meet[k] = _meet2(left, right) if left and right else {}
+        return self.meet[k]
+
+    def query(self, i: int, t: float) -> Past | None:
+        """The meet (a fresh dict), or None if no site qualifies."""
+        acc: Past | None = None
+        stack = [(1, 0, self.size)]
+        while stack:
+            k, lo, hi = stack.pop()
+            if hi <= i or self.min_lo[k] > t:
+                continue
+            if lo >= i and self.max_lo[k] <= t:
+                node = self._node(k)
+                acc = dict(node) if acc is None else _meet2(acc, node)
+                if not acc:
+                    return acc
+                continue
+            mid = (lo + hi) // 2
+            stack.append((2 * k + 1, mid, hi))  # right after left: left to right
+            stack.append((2 * k, lo, mid))
+        return acc
+
+
 @dataclass(slots=True)
 class _Observation:
     op: str
@@ -92,6 +163,11 @@ class _Pasts:
         # Per actor: ops before this index are joined into the past (host signals of one
         # actor are processed in program order, which is their time order).
         self._actor_cursor: dict[str, tuple[int, Past]] = {}
+        self._trees = {s: _SiteMeets(sites) for s, sites in c.truth.sites.items()}
+        where: dict[str, list[tuple[str, int]]] = {}
+        for s, reached in c.truth.sites.items():
+            for j, site in enumerate(reached):
+                where.setdefault(site.op, []).append((s, j))
         sites: list[tuple[float, str, Op]] = []
         index = c.scenario.op_by_id()
         for op_id in c.truth.by_op:
@@ -100,15 +176,18 @@ class _Pasts:
             if r is not None and r.start_us is not None:
                 sites.append((r.start_us, op_id, op))
         for _, op_id, op in sorted(sites, key=lambda t: (t[0], t[1])):
-            self.done[op_id] = self._site_past(op)
+            past = self._site_past(op)
+            self.done[op_id] = past
+            for s, j in where.get(op_id, ()):
+                self._trees[s].set(j, past)
 
     def closure(self, s: str, v: int, by: float, why: str) -> Past:
         """(S, v) itself and what must be in the past of whichever signal brought S to v
         by time `by`."""
         if v <= self.c.ix.initial[s]:
             return {}
-        cands: list[Reached] = self.c.truth.candidates(s, v, by + self.c.clock_tol)
-        out = _meet([self.done.get(r.op, {}) for r in cands]) if cands else {}
+        first = self.c.truth.first_at_or_above(s, v)
+        out = self._trees[s].query(first, by + self.c.clock_tol) or {}
         _join(out, {s: (v, why)})
         return out
 

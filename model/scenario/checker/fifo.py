@@ -160,6 +160,9 @@ def _fifo_queue(c: Ctx, bindable: Bindable, q: str) -> Iterator[Violation]:
         if op_id not in on_q:
             yield Violation("fifo", op_id, f"queue {q}: issued {op_id}, not an execute on {q}")
     yield from _derived_ready_order(c, bindable, q, issue)
+    if c.record.faults:  # a ready action whose issue failed before its launch
+        launched = set(issue)
+        ready = [x for x in ready if x in launched or c.status(x) == OK]
     if issue != ready:
         yield _order_mismatch(q, "launch order seen by the device", issue, ready,
                               "the core's ready order")

@@ -99,6 +99,10 @@ class GroundTruth:
         first = self.earliest(s, v)
         return first is not None and first.lo <= t
 
+    def first_at_or_above(self, s: str, v: int) -> int:
+        """The index in `sites[s]` of the first site with value >= `v`."""
+        return bisect.bisect_left(self._values[s], v)
+
     def candidates(self, s: str, v: int, t: float) -> list[Reached]:
         """Sites that may have brought `s` to >= `v` by time `t`.
 

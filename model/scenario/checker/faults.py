@@ -1,0 +1,153 @@
+"""Property `faults`: every injected fault has exactly the blast radius DESIGN.md states.
+
+Ground truth: `record.faults`, the faults the device injected (which call failed, with
+which HIP error, on which stream, and the work the device can tie the call to), and
+`record.device_lost_us`. `fault_facts` turns them into the analysis's failure sources
+(`Index.faulted`, `Index.lost`): the execute each fault hit fails with the IREE code of
+its HIP error, by this module's own copy of IREE's `status_util.c` table
+(`IREE_HIP_STATUS`, independent of the core's, which it holds to it). The rest of the
+blast radius is then judged by the other properties with those sources: what depends on
+a faulted execute fails with its code (liveness, failure-propagation), unrelated actions
+complete (liveness), pools and references balance (conservation). This module checks:
+
+  * every fault hit an action: the execute the device ties it to (for a stream wait made
+    before the launch, an execute of that queue the device never saw launched; for a
+    create_event, one of the executes launched and not yet recorded) ended with the
+    fault's code, or with the lost device's code;
+  * after a lost device nothing completes that needed the device afterwards: an execute
+    that completed OK had its work end by the loss;
+  * nothing hangs at teardown: queue shutdown and pool close finished.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from model.scenario.checker.views import Ctx, Violation
+from model.scenario.record import FaultHit, RunRecord
+from model.scenario.types import Execute, Scenario
+
+# IREE's status_util.c idea, re-stated for the checker: HIP error -> IREE status code.
+IREE_HIP_STATUS: dict[str, str] = {
+    "hipErrorInvalidValue": "INVALID_ARGUMENT", "hipErrorInvalidHandle": "INVALID_ARGUMENT",
+    "hipErrorInvalidDevice": "INVALID_ARGUMENT", "hipErrorInvalidContext": "INVALID_ARGUMENT",
+    "hipErrorOutOfMemory": "RESOURCE_EXHAUSTED",
+    "hipErrorLaunchOutOfResources": "RESOURCE_EXHAUSTED",
+    "hipErrorContextIsDestroyed": "FAILED_PRECONDITION",
+    "hipErrorNoDevice": "UNAVAILABLE", "hipErrorNotInitialized": "UNAVAILABLE",
+    "hipErrorDeinitialized": "UNAVAILABLE", "hipErrorNotSupported": "UNIMPLEMENTED",
+    "hipErrorNotFound": "NOT_FOUND", "hipErrorLaunchTimeOut": "DEADLINE_EXCEEDED",
+    "hipErrorLaunchFailure": "INTERNAL", "hipErrorIllegalAddress": "INTERNAL",
+    "hipErrorAssert": "INTERNAL", "hipErrorECCNotCorrectable": "DATA_LOSS",
+}
+
+
+# Calls made after an execute's signals were published (its hand-off, its status read).
+_AFTER_PUBLISH = frozenset({"launch_host_func", "synchronize_event", "query_event"})
+
+
+_OWN = {"stream_wait_event": "issue failed", "create_event": "issue failed"}
+
+
+def expected_code(error: str) -> str:
+    """The IREE status code name a HIP error must surface as (default INTERNAL)."""
+    return IREE_HIP_STATUS.get(error, "INTERNAL")
+
+
+@dataclass(frozen=True, slots=True)
+class FaultFacts:
+    """Injected faults as failure sources: victim execute -> code, and the lost code."""
+
+    faulted: dict[str, str]
+    lost: str | None
+    published: frozenset[str]  # faulted after their signals were published
+    unresolved: tuple[tuple[FaultHit, tuple[str, ...]], ...]  # (hit, its candidates)
+
+
+def candidates(scenario: Scenario, record: RunRecord, hit: FaultHit) -> tuple[str, ...]:
+    """The executes the device ties `hit` to (module docstring)."""
+    if hit.call == "stream_wait_event":
+        if hit.stream in scenario.queues:  # made before the launch: not launched since,
+            launched = set(record.issue_order.get(hit.stream, []))  # and waiting on what
+            producer = _execute(scenario, hit.victims[0]) if hit.victims else None  # the
+            return tuple(  # waited marker's work signals
+                op.id for _, _, op in scenario.ops()
+                if isinstance(op, Execute) and op.queue == hit.stream
+                and op.id not in launched and (producer is None or any(
+                    producer.signal.get(sem, -1) >= v for sem, v in op.wait.items())))
+        return hit.victims  # the callback stream's wait on the completion event
+    return hit.victims
+
+
+def _execute(scenario: Scenario, op_id: str) -> Execute | None:
+    op = scenario.op_by_id().get(op_id)
+    return op[1] if op is not None and isinstance(op[1], Execute) else None
+
+
+def fault_facts(scenario: Scenario, record: RunRecord) -> FaultFacts:
+    """Resolve each hit to the execute it failed (its candidates' statuses decide)."""
+    faulted: dict[str, str] = {}
+    lost: str | None = None
+    unresolved: list[tuple[FaultHit, tuple[str, ...]]] = []
+    published: set[str] = set()
+    for hit in record.faults:
+        code = expected_code(hit.error)
+        if hit.kind == "lost":
+            lost = lost or code
+            continue
+        options = tuple(x for x in candidates(scenario, record, hit) if x not in faulted)
+        wanted = {code} | ({lost} if lost else set())
+        fits = [x for x in options if _status(record, x) in wanted]
+        # Several fit (a failure can also have propagated to them): the core's own
+        # account of where each failed only orders them; the choice is then judged.
+        fits.sort(key=lambda x: not record.ops[x].message.startswith(_OWN.get(hit.call, "")))
+        if fits:
+            faulted[fits[0]] = code
+            late = hit.call in _AFTER_PUBLISH or (
+                hit.call == "stream_wait_event" and hit.stream not in scenario.queues)
+            if late:
+                published.add(fits[0])
+        else:
+            unresolved.append((hit, options))
+    return FaultFacts(faulted, lost, frozenset(published), tuple(unresolved))
+
+
+def _status(record: RunRecord, op_id: str) -> str | None:
+    r = record.ops.get(op_id)
+    return r.status if r is not None else None
+
+
+def _describe(hit: FaultHit) -> str:
+    if hit.kind == "work":
+        return f"the device work of {hit.victims[0]} failed with {hit.error}"
+    where = f" on stream {hit.stream}" if hit.stream else ""
+    return f"{hit.call} call #{hit.occurrence}{where} failed with {hit.error}"
+
+
+def check_faults(c: Ctx) -> Iterator[Violation]:
+    facts = fault_facts(c.scenario, c.record)
+    for hit, options in facts.unresolved:
+        code = expected_code(hit.error)
+        got = ", ".join(f"{x} {_status(c.record, x)}" for x in options) or "none"
+        yield Violation(
+            "faults", options[0] if options else None,
+            f"{_describe(hit)} at {hit.time_us:.3f} us, but no action it hit failed with "
+            f"{code} (IREE's code for {hit.error}); the executes it can have hit: {got}")
+    lost_at = c.record.device_lost_us
+    if lost_at is not None:
+        for x in c.ix.executes:
+            r = c.result(x.id)
+            if r is None or r.status != "OK":
+                continue
+            if r.end_us is None or r.end_us > lost_at + c.clock_tol:
+                ended = "never ran" if r.end_us is None else f"ended at {r.end_us:.3f} us"
+                yield Violation(
+                    "faults", x.id,
+                    f"execute {x.id} completed OK, but the device was lost at {lost_at:.3f} "
+                    f"us and its work {ended}: a lost device fails what is in flight")
+    if c.record.crash is None and not c.record.teardown.completed:
+        yield Violation(
+            "faults", None,
+            "teardown did not finish: a queue shutdown or the pool close waits forever "
+            "(nothing may hang at teardown, DESIGN.md Faults)")

@@ -1,0 +1,1 @@
+"""Golden outputs: reports and traces that a speed change must leave byte-identical."""

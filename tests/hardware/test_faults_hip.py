@@ -1,0 +1,92 @@
+"""Faults on the HIP backend (docs/faults.md): the CPU runtime's fault knob, and the same
+fault plans as on the SimPy backend, judged by the same checker and compared with it."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import pytest
+
+from hipbackend.cpu_runtime import CpuRuntimeLib
+from hipbackend.errors import HipError, RuntimeUnavailable, hip_check
+from hipbackend.faults import HipFaults
+from hipbackend.runner import HipRun
+from hipbackend.runtime import RuntimeInfo
+from model.core.hip_errors import HIP_ERROR_NUMBERS
+from model.faults import FaultPlan
+from model.scenario.checker import check
+from model.scenario.parse import load_scenario
+from model.scenario.types import Completion, Scenario
+from model.sim.runner import run_sim
+from tests.hardware.conftest import HipKit
+
+FAULTED = sorted((Path(__file__).resolve().parents[2] / "examples" / "faults").glob("*.json"))
+# Outcomes fixed by the plan alone (no probability, no time): both backends must agree.
+DETERMINED = [p for p in FAULTED if p.stem in ("work-fault", "create-event-oom",
+                                               "record-fails")]
+
+
+def test_the_knob_fails_the_next_call_of_this_thread_only(hip_kit: HipKit,
+                                                          cpu_runtime: CpuRuntimeLib) -> None:
+    hip = hip_kit.hip
+    cpu_runtime.fail_next_call(HIP_ERROR_NUMBERS["hipErrorOutOfMemory"])
+    with pytest.raises(HipError) as info:
+        hip_check(hip.hipEventCreateWithFlags(hip.hipEventDisableTiming), "hipEventCreate")
+    assert info.value.hip_name == "hipErrorOutOfMemory"
+    assert info.value.code.name == "RESOURCE_EXHAUSTED"
+    hip_kit.events.append(hip_check(hip.hipEventCreateWithFlags(hip.hipEventDisableTiming),
+                                    "hipEventCreate"))  # the next call succeeds again
+
+
+def test_a_lost_device_fails_every_call_but_releases(hip_kit: HipKit,
+                                                     cpu_runtime: CpuRuntimeLib) -> None:
+    hip = hip_kit.hip
+    event = hip_check(hip.hipEventCreateWithFlags(hip.hipEventDisableTiming), "create")
+    cpu_runtime.set_device_lost(0.0, HIP_ERROR_NUMBERS["hipErrorNoDevice"])
+    try:
+        assert cpu_runtime.device_lost
+        with pytest.raises(HipError) as info:
+            hip_check(hip.hipEventQuery(event), "hipEventQuery")
+        assert info.value.hip_name == "hipErrorNoDevice" and info.value.fatal
+        hip_check(hip.hipEventDestroy(event), "hipEventDestroy")  # releases still work
+    finally:
+        cpu_runtime.clear_faults()
+    assert not cpu_runtime.device_lost
+
+
+def test_faults_need_the_cpu_runtime() -> None:
+    with pytest.raises(RuntimeUnavailable, match="CPU HIP runtime"):
+        HipFaults(None, FaultPlan(), 0, lambda: 0.0)
+
+
+def _in_mode(path: Path, completion: Completion) -> Scenario:
+    sc = load_scenario(path)
+    return dataclasses.replace(sc, settings=dataclasses.replace(sc.settings,
+                                                              completion=completion))
+
+
+@pytest.mark.parametrize("completion", list(Completion), ids=lambda c: c.value)
+@pytest.mark.parametrize("path", FAULTED, ids=lambda p: p.stem)
+def test_the_clean_core_keeps_every_fault_to_its_blast_radius_on_hip(
+        path: Path, completion: Completion, hip_runtime: RuntimeInfo) -> None:
+    if hip_runtime.cpu is None:
+        pytest.skip("fault injection needs the CPU runtime")
+    sc = _in_mode(path, completion)
+    record = HipRun(sc, 1, (), hip_runtime.kind).run()
+    assert record.faults, "the plan never fired"
+    assert check(sc, record) == []
+    assert record.teardown.completed
+
+
+@pytest.mark.parametrize("completion", list(Completion), ids=lambda c: c.value)
+@pytest.mark.parametrize("path", DETERMINED, ids=lambda p: p.stem)
+def test_both_backends_agree_on_a_determined_fault(path: Path, completion: Completion,
+                                                   hip_runtime: RuntimeInfo) -> None:
+    if hip_runtime.cpu is None:
+        pytest.skip("fault injection needs the CPU runtime")
+    sc = _in_mode(path, completion)
+    sim, hip = run_sim(sc, 1), HipRun(sc, 1, (), hip_runtime.kind).run()
+    assert {k: r.status for k, r in hip.ops.items()} == {k: r.status for k, r in sim.ops.items()}
+    assert [(h.kind, h.call, h.error, h.victims) for h in hip.faults] == \
+        [(h.kind, h.call, h.error, h.victims) for h in sim.faults]
