@@ -325,19 +325,6 @@ def _without_times(document: object) -> object:
     return document
 
 
-def test_a_finding_that_cannot_be_saved_is_kept_in_the_summary(
-        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    blocker = tmp_path / "a-file"
-    blocker.write_text("")
-    code = main(["fuzz", "--defect", "lifo-ready", "--examples", "100", "--json",
-                 "--save-failures", str(blocker)])
-    out, err = capsys.readouterr()
-    failure = json.loads(out)["failures"][0]
-    assert code == 1 and "cannot save the counterexample" in err
-    assert failure["scenario_file"] is None
-    assert failure["scenario"]["replay"]["defects"] == ["lifo-ready"]
-
-
 def test_diff_on_local_workers_equals_diff_in_one_process(
         capsys: pytest.CaptureFixture[str]) -> None:
     argv = ["diff", "--generated", "3", "--sim-runs", "4", "--seed", "2", "--json"]
