@@ -294,7 +294,10 @@ def generated_scenarios(count: int, seed: int, observable: bool = True) -> list[
         if len(drawn) < count:
             drawn.append(scenario)
 
-    collect()
+    from model.fuzz.campaign import no_local_constants
+
+    with no_local_constants():  # the same scenarios whatever modules are loaded
+        collect()
     out = [replace(s, name=f"generated-{seed}-{i}") for i, s in enumerate(drawn)]
     return [device_observable(s) for s in out] if observable else out
 

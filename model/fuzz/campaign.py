@@ -26,7 +26,7 @@ Hypothesis seed is fixed by `config.seed`; every simulated run is seeded), in wh
 process it runs: Hypothesis also draws constants from the source of the "local" modules
 imported so far (hipsem's own, installed editable), a set that differs between a CLI, a
 test run and a Dask worker and grows as modules load; searches draw none of them
-(`_no_local_constants`).
+(`no_local_constants`).
 """
 
 from __future__ import annotations
@@ -292,7 +292,7 @@ _constants_saved: list[Any] = []
 
 
 @contextlib.contextmanager
-def _no_local_constants() -> Iterator[None]:
+def no_local_constants() -> Iterator[None]:
     """While searching, Hypothesis draws no constants from local source modules (see the
     module docstring); a no-op on Hypothesis versions without that feature."""
     global _constants_users
@@ -329,7 +329,7 @@ def _search(config: CampaignConfig, hook: ProgressHook | None) -> CampaignResult
     test = hypothesis_seed(config.seed)(_hypothesis_settings(config)(test))
     failure: Failure | None = None
     try:
-        with _no_local_constants():
+        with no_local_constants():
             test()
     except PropertyFailed as error:
         failure = error.failure
@@ -365,5 +365,6 @@ __all__ = [
     "PropertyFailed",
     "Runner",
     "evaluate",
+    "no_local_constants",
     "run_campaign",
 ]
