@@ -33,9 +33,13 @@ Output: one line per scenario (how many items agree, are racy, DISAGREE) and a t
 only the disagreeing items, since a table of everything that agrees is noise; `--full`
 prints every item's table, `--json` every item as JSON.
 
+`--workers N` / `--scheduler ADDRESS` compare the scenarios as Dask tasks
+(`hipbackend.distributed_diff`); the outcome is the same.
+
 Exit codes: 0 all agree and no run has a violation; 1 a disagreement or a violation; 2
-invalid input or no usable HIP runtime (the message says what is missing); 4 no
-disagreement or violation, but a scenario's SimPy run reached `--limit`.
+invalid input, no usable HIP runtime (the message says what is missing) or an unusable
+cluster; 4 no disagreement or violation, but a scenario's SimPy run reached `--limit`;
+130 interrupted (the comparisons finished so far are printed).
 """
 
 from __future__ import annotations
@@ -321,7 +325,10 @@ def generated_scenarios(count: int, seed: int, observable: bool = True) -> list[
         if len(drawn) < count:
             drawn.append(scenario)
 
-    collect()
+    from model.fuzz.campaign import no_local_constants
+
+    with no_local_constants():  # the same scenarios whatever modules are loaded
+        collect()
     out = [replace(s, name=f"generated-{seed}-{i}") for i, s in enumerate(drawn)]
     return [device_observable(s) for s in out] if observable else out
 
@@ -355,6 +362,11 @@ def _parser() -> argparse.ArgumentParser:
                         "scenario, and only the items that disagree)")
     p.add_argument("--plain", action="store_true",
                    help="plain output even on a terminal (the default into a pipe or file)")
+    where = p.add_mutually_exclusive_group()
+    where.add_argument("--workers", type=int_at_least("--workers", 1), metavar="N",
+                       help="compare the scenarios on N local Dask worker processes")
+    where.add_argument("--scheduler", metavar="ADDRESS",
+                       help="compare them on a Dask cluster, e.g. tcp://host:8786")
     return p
 
 
@@ -438,8 +450,28 @@ def diff_main(argv: list[str]) -> int:
     if args.generated:
         scenarios += generated_scenarios(args.generated, args.seed)
     limit_us = None if args.limit is None else args.limit * 1e6
-    results = [diff_scenario(s, args.hip_runtime, args.seed, sim_runs=args.sim_runs,
-                             limit_us=limit_us, timing=args.timing) for s in scenarios]
+    interrupted = False
+    if args.workers is None and args.scheduler is None:
+        results = [diff_scenario(s, args.hip_runtime, args.seed, sim_runs=args.sim_runs,
+                                 limit_us=limit_us, timing=args.timing) for s in scenarios]
+    else:
+        from hipbackend.distributed_diff import diff_on_dask
+        from model.distributed import ClusterError
+
+        if args.timing is not None:
+            print("hipsem diff: error: --timing is not sent to Dask workers; drop "
+                  "--workers/--scheduler to compare with a timing file", file=sys.stderr)
+            return 2
+        try:
+            done = diff_on_dask(scenarios, args.hip_runtime, args.seed, args.sim_runs,
+                                limit_us, args.workers, args.scheduler)
+        except ClusterError as error:
+            print(f"hipsem diff: error: {error}", file=sys.stderr)
+            return 2
+        results, interrupted = done.comparisons, done.interrupted
+        if interrupted:
+            print(f"hipsem diff: interrupted: {len(results)} of {len(scenarios)} scenarios "
+                  "compared", file=sys.stderr)
     if args.json:
         print(json.dumps({"runtime": info.description, "ok": all(r.ok for r in results),
                           "scenarios": [r.to_json() for r in results]}, indent=2))
@@ -456,6 +488,8 @@ def diff_main(argv: list[str]) -> int:
                    + (f"; not compared, a SimPy run reached --limit {args.limit:g} s of "
                       f"simulated time: {', '.join(limited)}" if limited else ""),
                    markup=False)
+    if interrupted:
+        return 130
     if any(r.failed for r in results):
         return 1
     return 4 if any(r.limit_reached_us is not None for r in results) else 0

@@ -22,15 +22,22 @@ Theory of operation:
     and is counted in `CampaignResult.limited`, which the command line reports.
 
 Invariant: a campaign is a pure function of its config when `database` is None (the
-Hypothesis seed is fixed by `config.seed`; every simulated run is seeded).
+Hypothesis seed is fixed by `config.seed`; every simulated run is seeded), in whatever
+process it runs: Hypothesis also draws constants from the source of the "local" modules
+imported so far (hipsem's own, installed editable), a set that differs between a CLI, a
+test run and a Dask worker and grows as modules load; searches draw none of them
+(`no_local_constants`).
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from typing import Any
 
 from hypothesis import HealthCheck, Phase, Verbosity, given, settings
 from hypothesis import seed as hypothesis_seed
@@ -280,13 +287,51 @@ def run_campaign(config: CampaignConfig, hook: ProgressHook | None = None) -> Ca
     return dataclasses.replace(first, failure=best, seconds=time.perf_counter() - started)
 
 
+_constants_lock = threading.Lock()
+_constants_users = 0
+_constants_saved: list[Any] = []
+
+
+@contextlib.contextmanager
+def no_local_constants() -> Iterator[None]:
+    """While searching, Hypothesis draws no constants from local source modules (see the
+    module docstring); a no-op on Hypothesis versions without that feature."""
+    global _constants_users
+    try:
+        from hypothesis.internal.conjecture import providers
+    except ImportError:  # pragma: no cover - a Hypothesis without it
+        yield
+        return
+    original = getattr(providers, "_get_local_constants", None)
+    empty = getattr(providers, "Constants", None)
+    if original is None or empty is None:  # pragma: no cover
+        yield
+        return
+    with _constants_lock:
+        if _constants_users == 0:
+            _constants_saved[:] = [original]
+            nothing = empty()
+            providers._get_local_constants = lambda: nothing
+            providers.CONSTANTS_CACHE.cache.clear()
+        _constants_users += 1
+    try:
+        yield
+    finally:
+        with _constants_lock:
+            _constants_users -= 1
+            if _constants_users == 0:
+                providers._get_local_constants = _constants_saved.pop()
+                providers.CONSTANTS_CACHE.cache.clear()
+
+
 def _search(config: CampaignConfig, hook: ProgressHook | None) -> CampaignResult:
     progress = Progress()
     test = given(_strategy(config))(_body(config, progress, hook))
     test = hypothesis_seed(config.seed)(_hypothesis_settings(config)(test))
     failure: Failure | None = None
     try:
-        test()
+        with no_local_constants():
+            test()
     except PropertyFailed as error:
         failure = error.failure
     shrunk_size = failure.size if failure is not None else None
@@ -322,5 +367,6 @@ __all__ = [
     "PropertyFailed",
     "Runner",
     "evaluate",
+    "no_local_constants",
     "run_campaign",
 ]

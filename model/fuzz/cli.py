@@ -1,6 +1,7 @@
 """`hipsem fuzz`: a property campaign on the SimPy backend, with a live progress display.
 
     hipsem fuzz [--examples N] [--seed S] [--defect NAME]... [--save-failures DIR] [--json]
+                [--workers N | --scheduler ADDRESS] [--shard-size K]
     hipsem fuzz --list-defects
 
 Generates wait-before-signal scenarios (`model.strategies`), runs each on the SimPy
@@ -14,8 +15,16 @@ Chrome trace next to it. `--json` prints one summary object instead:
 A run that raises (the core, the device or the platform) is a failure of property
 `crash`, found, shrunk, saved and replayed like any other (model/fuzz/campaign.py).
 
-Exit codes: 0 nothing found, 1 a property failed (`crash` included), 2 bad arguments
-(stderr says why); an internal error of hipsem itself propagates to `hipsem` (exit 3).
+The campaign is cut into shards of `--shard-size` examples (model/fuzz/shards.py), run
+in this process, on `--workers N` local Dask worker processes or on the Dask cluster of
+`--scheduler ADDRESS` (model/fuzz/distributed.py): the same seed, examples and shard size
+give the same findings in every case. Each shard stops at its first failure; every
+distinct finding is printed and saved once, here. Ctrl-C stops every shard, prints and
+saves what was found so far and exits 130.
+
+Exit codes: 0 nothing found, 1 a property failed (`crash` included), 2 bad arguments or
+an unusable cluster (stderr says why), 130 interrupted; an internal error of hipsem
+itself propagates to `hipsem` (exit 3).
 This module and `demo_fuzz` are the only ones in model.fuzz that print.
 """
 
@@ -47,12 +56,13 @@ from model.fuzz.replay import (
     counterexample_json,
     save_failure,
 )
+from model.fuzz.shards import SHARD_SIZE, LiveCounts, ShardedResult, plan_shards, run_local
 from model.outpaths import OutputPathError, output_dir
 from model.output import Output, as_output, output
 from model.scenario.parse import scenario_to_json
 from model.scenario.types import Execute, Fail, Op, Query, Signal, Sleep, Wait
 
-EXIT_OK, EXIT_FOUND, EXIT_USAGE = 0, 1, 2
+EXIT_OK, EXIT_FOUND, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 DEFAULT_DIR = Path("hipsem-failures")
 
 
@@ -103,6 +113,15 @@ def parser() -> argparse.ArgumentParser:
                         "(docs/iree.md)")
     p.add_argument("--database", action="store_true",
                    help="replay and keep failures in .hypothesis/fuzz (not exact by --seed)")
+    where = p.add_mutually_exclusive_group()
+    where.add_argument("--workers", type=int_at_least("--workers", 1), metavar="N",
+                       help="run the shards on N local Dask worker processes")
+    where.add_argument("--scheduler", metavar="ADDRESS",
+                       help="run the shards on a Dask cluster, e.g. tcp://host:8786 "
+                            "(docs/distributed.md)")
+    p.add_argument("--shard-size", type=int_at_least("--shard-size", 1), default=SHARD_SIZE,
+                   metavar="K", help=f"examples per shard, the unit of work (default "
+                   f"{SHARD_SIZE}); findings depend on it, not on where shards run")
     return p
 
 
@@ -287,29 +306,158 @@ def fuzz(args: argparse.Namespace, show: Output) -> int:
     config = config_from(args)
     iree = getattr(args, "backend", "sim") == "iree"
     if iree:
+        if args.workers is not None or args.scheduler is not None:
+            raise UsageError("hipsem fuzz: error: --workers/--scheduler run campaigns on "
+                             "hipsem's SimPy model; --backend iree runs IREE's driver in this "
+                             "process")
         config = _iree_config(args, config)
-    result = run_campaign(config) if args.json else _live(show.err, config)
-    saved, save_error, document = None, None, None
     replay_args = " --backend iree" if iree else ""
-    if result.failure is not None:
+    try:
+        result = _sharded(args, config, None if args.json else show.err)
+    except _ClusterUnusable as error:
+        show.note(f"hipsem fuzz: error: {error}")
+        return EXIT_USAGE
+    saved: list[Saved | None] = []
+    errors: list[str | None] = []
+    for finding in result.findings:
         try:
-            saved = save_failure(result.failure, config.defects, args.save_failures)
-        except OSError as error:  # the finding stands: print it in full instead
-            save_error = (f"--save-failures {args.save_failures}: cannot save the "
-                          f"counterexample: {error.strerror or error}")
-            document = counterexample_json(counterexample(result.failure, config.defects))
-        if iree and saved is not None:
-            from ireebackend.fuzz import replayed_on_iree
+            where = save_failure(finding.failure, config.defects, args.save_failures)
+            if iree:
+                from ireebackend.fuzz import replayed_on_iree
 
-            saved = replayed_on_iree(result.failure, saved)
+                where = replayed_on_iree(finding.failure, where)
+            saved.append(where)
+            errors.append(None)
+        except OSError as error:  # the finding stands: print it in full instead
+            saved.append(None)
+            errors.append(f"--save-failures {args.save_failures}: cannot save the "
+                          f"counterexample: {error.strerror or error}")
     if args.json:
-        print(json.dumps(summary(result, saved, save_error, replay_args), indent=2,
+        print(json.dumps(sharded_summary(result, saved, errors, replay_args), indent=2,
                          ensure_ascii=False))
     else:
-        _report(show, result, saved, document, replay_args)
-    if save_error is not None:
-        show.note(f"hipsem fuzz: error: {save_error}")
-    return EXIT_FOUND if result.failure is not None else EXIT_OK
+        _report_sharded(show, result, saved, replay_args)
+    for message in dict.fromkeys(e for e in errors if e is not None):
+        show.note(f"hipsem fuzz: error: {message}")
+    if result.interrupted:
+        return EXIT_INTERRUPTED
+    return EXIT_FOUND if result.findings else EXIT_OK
+
+
+class _ClusterUnusable(Exception):
+    """--workers/--scheduler cannot be used (exit 2)."""
+
+
+def _sharded(args: argparse.Namespace, config: CampaignConfig,
+             err: Console | None) -> ShardedResult:
+    """Run the campaign's shards here or on Dask, with one aggregated progress bar."""
+    shards = plan_shards(args.examples, args.seed, args.shard_size)
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+               TimeElapsedColumn())
+    with Progress(*columns, console=err, transient=True, disable=err is None) as progress:
+        task = progress.add_task("searching", total=args.examples)
+
+        def advance(counts: LiveCounts) -> None:
+            found = f", {counts.findings} shard(s) found a failure" if counts.findings else ""
+            progress.update(task, completed=counts.covered, description=f"searching{found}")
+
+        if args.workers is None and args.scheduler is None:
+            return run_local(config, shards, advance, args.shard_size)
+        from model.distributed import ClusterError, connected
+        from model.fuzz.distributed import run_distributed
+
+        database = None
+        if config.database is not None:
+            database = str(Path(getattr(config.database, "path", ".hypothesis")).resolve())
+        try:
+            with connected(args.workers, args.scheduler) as cluster:
+                return run_distributed(cluster, config, shards, args.shard_size, database,
+                                       advance)
+        except ClusterError as error:
+            raise _ClusterUnusable(str(error)) from error
+
+
+def sharded_summary(result: ShardedResult, saved: list[Saved | None],
+                    errors: list[str | None], replay_args: str = "") -> dict[str, Any]:
+    """The --json object: `summary`'s keys, one failure per (finding, property), each with
+    the counterexample document itself (`scenario`), and where and how far it ran."""
+    failures = []
+    for finding, where, error in zip(result.findings, saved, errors, strict=True):
+        failure = finding.failure
+        document = scenario_to_json(counterexample(failure, result.config.defects))
+        for prop in failure.properties:
+            failures.append({
+                "property": prop,
+                "scenario_file": str(where.scenario_file) if where else None,
+                "trace_file": str(where.trace_file) if where else None,
+                "replays": where.replays if where else None,
+                "replay": replay_line(where, replay_args) if where else None,
+                "save_error": error,
+                "size": failure.size,
+                "seed": failure.seed,
+                "fingerprint": finding.fingerprint,
+                "shard": finding.shard,
+                "found_by_shards": list(finding.shards),
+                "minimized": finding.minimized,
+                "messages": [v.message for v in failure.violations if v.property == prop],
+                "scenario": document,
+            })
+    return {
+        "examples": result.examples, "shrinks": result.shrinks,
+        "seconds": round(result.seconds, 3), "seed": result.config.seed,
+        "defects": sorted(d.value for d in result.config.defects),
+        "faults": result.config.faults,
+        "found_at": result.found_at,
+        "unjudged_at_limit": result.limited,
+        "seconds_to_find": None if result.seconds_to_find is None
+        else round(result.seconds_to_find, 3),
+        "shards": result.shards, "shard_size": result.shard_size,
+        "shards_complete": result.complete_shards, "workers": result.workers,
+        "interrupted": result.interrupted,
+        "repeated_examples": result.repeated_examples,
+        "retried_shards": result.retried_shards,
+        "failures": failures,
+    }
+
+
+def _report_sharded(show: Output, result: ShardedResult, saved: list[Saved | None],
+                    replay_args: str = "") -> None:
+    label = ", ".join(sorted(d.value for d in result.config.defects)) or "clean core"
+    where = (f"{result.shards} shard(s) of {result.shard_size}"
+             + ("" if result.workers == "this process" else f" on {result.workers}"))
+    lost = (f"; {result.retried_shards} shard(s) re-run after a lost worker "
+            f"({result.repeated_examples} examples repeated)" if result.retried_shards else "")
+    if result.limited:
+        limit = (result.config.limit_us or 0) / 1e6
+        show.print(f"[yellow]{result.limited} run(s) reached --limit {limit:g} s of "
+                   "simulated time and were not judged (not failures)[/yellow]")
+    if result.interrupted:
+        show.print(f"[yellow]interrupted[/yellow]: {result.examples} examples run, "
+                   f"{result.complete_shards} of {result.shards} shard(s) complete, "
+                   f"{len(result.findings)} finding(s) so far ({result.seconds:.1f} s)"
+                   f"{escape(lost)}")
+    elif not result.findings:
+        show.print(f"[green]{label}: no property failed[/green] in {result.examples} "
+                   f"examples ({escape(where)}, {result.seconds:.1f} s){escape(lost)}")
+        return
+    else:
+        props = ", ".join(dict.fromkeys(p for f in result.findings
+                                        for p in f.failure.properties))
+        show.print(f"[red]{label}: {props} failed[/red]: {len(result.findings)} distinct "
+                   f"finding(s) in {result.examples} examples ({escape(where)}, "
+                   f"{result.seconds:.1f} s); first after {result.found_at} examples"
+                   f"{escape(lost)}")
+    for finding, where_saved in zip(result.findings, saved, strict=True):
+        note = "" if finding.minimized else " (stopped before minimizing)"
+        others = len(finding.shards) - 1
+        also = f", also {others} other(s)" if others else ""
+        show.print(f"finding {finding.fingerprint} (shard {finding.shard}{also}){note}",
+                   markup=False)
+        document = None
+        if where_saved is None:
+            document = counterexample_json(counterexample(finding.failure,
+                                                          result.config.defects))
+        print_failure(show, finding.failure, where_saved, document, replay_args)
 
 
 def _report(show: Output, result: CampaignResult, saved: Saved | None,
@@ -331,7 +479,8 @@ def _report(show: Output, result: CampaignResult, saved: Saved | None,
 
 # Campaign options that --list-defects would silently ignore.
 _CAMPAIGN_OPTIONS = ("examples", "seed", "defect", "save_failures", "max_ops",
-                     "seeds_per_case", "shrink_seconds", "database")
+                     "seeds_per_case", "shrink_seconds", "database", "workers", "scheduler",
+                     "shard_size")
 
 
 def check_args(args: argparse.Namespace) -> None:
@@ -395,4 +544,4 @@ def demo_fuzz(console: Console | Output, examples: int = 300,
     _report(show, result, saved)
 
 
-__all__ = ["demo_fuzz", "fuzz_main", "parser", "summary"]
+__all__ = ["demo_fuzz", "fuzz_main", "parser", "sharded_summary", "summary"]

@@ -13,7 +13,12 @@ sweeps it on the real core over the SimPy device, prints tables (plain into a pi
      files are still written and say so);
   2  invalid input: the message names the file (or option), field path, bad value and
      what was expected. Never a traceback;
-  130 interrupted (Ctrl-C).
+  130 interrupted (Ctrl-C): the runs stop at once (worker processes are terminated) and
+      the plan of the capacities whose runs all finished is printed.
+
+`--workers N` / `--scheduler ADDRESS` run the sweep's runs as Dask tasks (docs/
+distributed.md); the plan is the same as with `--jobs`. A cluster that cannot be used
+exits 2.
 
 Options given on the command line override the workload's `[plan]` section. What-ifs come
 from the workload's `what_if` section and from each `--what-if KEY=VALUE[,KEY=VALUE]`.
@@ -47,7 +52,7 @@ from model.planning.parse import (
     parse_what_if_text,
     parse_workload,
 )
-from model.planning.plan import Plan, plan_workload
+from model.planning.plan import Plan, partial_plans, plan_workload
 from model.planning.report import (
     comparison_table,
     plan_csv,
@@ -56,7 +61,7 @@ from model.planning.report import (
     summary_lines,
 )
 from model.planning.simulate import RunResult
-from model.planning.sweep import Job, SweepSpec, default_jobs, jobs_of
+from model.planning.sweep import Job, SweepInterrupted, SweepSpec, default_jobs, jobs_of
 from model.planning.validate import Checker, WorkloadError
 from model.planning.workload import PlanDefaults, WhatIf, Workload
 
@@ -84,6 +89,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--warmup-s", metavar="W", help="simulated seconds excluded at the start")
     p.add_argument("--seed", metavar="S", help="seed of replication 0 (replication r: S+r)")
     p.add_argument("--jobs", metavar="J", help="parallel processes (default: CPUs)")
+    where = p.add_mutually_exclusive_group()
+    where.add_argument("--workers", metavar="N",
+                       help="run the sweep on N local Dask worker processes")
+    where.add_argument("--scheduler", metavar="ADDRESS",
+                       help="run the sweep on a Dask cluster, e.g. tcp://host:8786")
     p.add_argument("--what-if", metavar="K=V[,K=V]", action="append", default=[],
                    help="a variant to compare: rate=, duration=, burst=, latency= "
                    "(multipliers), queues= (count), completion=callback|thread; repeatable")
@@ -134,6 +144,9 @@ def sweep_spec(args: argparse.Namespace, plan: PlanDefaults) -> tuple[SweepSpec,
         jobs=_option(c, "--jobs", args.jobs, default_jobs(), int,
                      lambda v, n: c.integer(v, n, 1, 1024)),
         coalesce_calls=not getattr(args, "exact_calls", False),
+        dask_workers=_option(c, "--workers", getattr(args, "workers", None), None, int,
+                             lambda v, n: c.integer(v, n, 1, 1024)),
+        scheduler=getattr(args, "scheduler", None),
     )
     if spec.warmup_s >= spec.duration_s:
         c.fail("--warmup-s", f"warm-up {spec.warmup_s} s must be shorter than the run "
@@ -165,6 +178,14 @@ def _run(workload: Workload, what_ifs: list[WhatIf], spec: SweepSpec, target: fl
             progress.refresh()
 
         return plan_workload(workload, what_ifs, spec, target, advance)
+
+
+def _where(spec: SweepSpec) -> str:
+    if spec.scheduler is not None:
+        return f"Dask scheduler {spec.scheduler}"
+    if spec.dask_workers is not None:
+        return f"{spec.dask_workers} Dask worker process(es)"
+    return f"{spec.jobs} process(es)"
 
 
 def _write_outputs(plans: list[Plan], out: Path, plots: bool, wall_s: float) -> list[Path]:
@@ -235,9 +256,19 @@ def _plan_and_report(args: argparse.Namespace, workload: Workload, what_ifs: lis
     except HipsemError as error:
         _complain(err, f"hipsem plan: failed: {error}")
         return EXIT_FAILED
+    except SweepInterrupted as stop:
+        return _interrupted(args, workload, what_ifs, spec, target, stop, err,
+                            time.perf_counter() - started)
     except KeyboardInterrupt:
         _complain(err, "hipsem plan: interrupted")
         return EXIT_INTERRUPTED
+    except Exception as error:
+        from model.distributed import ClusterError
+
+        if isinstance(error, ClusterError):
+            _complain(err, f"hipsem plan: error: {error}")
+            return EXIT_INVALID
+        raise
     wall_s = time.perf_counter() - started
     if args.json:
         print(json.dumps(plan_document(plans, wall_s), indent=2))
@@ -246,7 +277,7 @@ def _plan_and_report(args: argparse.Namespace, workload: Workload, what_ifs: lis
         print_plans(show, plans)
         show.print(f"{len(jobs_of(spec, len(plans)))} runs, "
                    f"{sum(p.acquisitions for p in plans):,} pool acquisitions simulated in "
-                   f"{wall_s:.1f} s ({spec.jobs} process(es)).")
+                   f"{wall_s:.1f} s ({_where(spec)}).")
     try:  # after the result is printed: a write that fails loses nothing
         files = _write_outputs(plans, args.out, not args.no_plots, wall_s) if args.out else []
         if args.save_workload is not None:
@@ -262,6 +293,27 @@ def _plan_and_report(args: argparse.Namespace, workload: Workload, what_ifs: lis
                   "in every run (see the report)")
         return EXIT_FAILED
     return EXIT_OK
+
+
+def _interrupted(args: argparse.Namespace, workload: Workload, what_ifs: list[WhatIf],
+                 spec: SweepSpec, target: float, stop: SweepInterrupted, err: Console,
+                 wall_s: float) -> int:
+    """Ctrl-C: say how far the sweep got and show the plan of the finished capacities."""
+    total = len(jobs_of(spec, 1 + len(what_ifs)))
+    plans = partial_plans(workload, what_ifs, spec, target, stop.done)
+    finished = list(plans[0].spec.capacities) if plans else []
+    _complain(err, f"hipsem plan: interrupted after {len(stop.done)} of {total} runs "
+              f"({wall_s:.1f} s); capacities finished: "
+              f"{', '.join(map(str, finished)) or 'none'}")
+    if plans:
+        if args.json:
+            document = plan_document(plans, wall_s)
+            document["interrupted"] = {"runs": len(stop.done), "of": total,
+                                       "capacities_finished": finished}
+            print(json.dumps(document, indent=2))
+        else:
+            print_plans(output(args.plain), plans)
+    return EXIT_INTERRUPTED
 
 
 # ----------------------------------------------------------------------------- demo

@@ -7,14 +7,16 @@ one `Plan` per variant, baseline first. Each `Plan` holds, per pool (event, time
 fixed-size pool (`recommend.py`), the time-weighted occupancy CCDF at the largest capacity,
 and the analytic model that applies (`models.choose`), or why none does.
 
+`partial_plans` makes the plans of an interrupted sweep from the capacities it finished.
+
 Invariant: `plans[0]` is the baseline; a plan's `validation` is None exactly when no
 analytic model applies (`plan.model.applies` is False).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
 
 from model.planning.analysis import (
     POOLS,
@@ -34,7 +36,7 @@ from model.planning.models import (
 )
 from model.planning.recommend import Recommendation, recommend
 from model.planning.simulate import RunResult
-from model.planning.sweep import OnResult, SweepSpec, run_sweep
+from model.planning.sweep import Job, OnResult, SweepSpec, jobs_of, run_sweep
 from model.planning.variants import apply
 from model.planning.workload import WhatIf, Workload
 
@@ -155,3 +157,20 @@ def plan_workload(workload: Workload, what_ifs: Sequence[WhatIf], spec: SweepSpe
     results = run_sweep(workloads, spec, on_result)
     return [make_plan(w, v, r, spec, target)
             for w, v, r in zip(workloads, variants, results, strict=True)]
+
+
+def partial_plans(workload: Workload, what_ifs: Sequence[WhatIf], spec: SweepSpec,
+                  target: float, done: Mapping[Job, RunResult]) -> list[Plan]:
+    """The plans of an interrupted sweep: only the capacities whose runs all finished, for
+    every variant and replication (empty if none did)."""
+    variants = [BASELINE, *what_ifs]
+    jobs = jobs_of(spec, len(variants))
+    finished = tuple(c for c in spec.capacities
+                     if all(j in done for j in jobs if j.capacity == c))
+    if not finished:
+        return []
+    sub = replace(spec, capacities=finished)
+    workloads = [workload] + [apply(workload, w) for w in what_ifs]
+    return [make_plan(w, v, [done[j] for j in jobs_of(sub, len(variants)) if j.variant == i],
+                      sub, target)
+            for i, (w, v) in enumerate(zip(workloads, variants, strict=True))]

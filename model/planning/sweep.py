@@ -4,10 +4,16 @@ Replication r of every capacity and every variant uses seed `seed + r` (common r
 numbers: capacities are compared on the same submissions). Runs are independent, so the
 results do not depend on `jobs` or on completion order; they are returned sorted.
 
-Parallelism: `jobs > 1` uses a `ProcessPoolExecutor`; on Linux its workers are forked
+Parallelism: `jobs > 1` uses a `multiprocessing.Pool`; on Linux its workers are forked
 (no `if __name__ == "__main__"` guard needed in callers' scripts; the CLI's progress display
 runs no thread, so forking is safe), elsewhere spawned. Each worker receives the workloads
-once, through its initializer. `jobs == 1` runs in this process.
+once, through its initializer, and ignores Ctrl-C: on Ctrl-C (or any error) the parent
+terminates them at once rather than waiting for their runs. `jobs == 1` runs in this
+process. `dask_workers` / `scheduler` run every job as a Dask task instead
+(`model.planning.distributed`).
+
+Ctrl-C: `run_sweep` raises `SweepInterrupted` (a KeyboardInterrupt) carrying every run
+finished so far.
 
 Invariant: the returned lists hold exactly len(capacities) x replications results per
 variant, ordered by (capacity, replication).
@@ -17,9 +23,9 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import signal
 import sys
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
 
 from model.planning.simulate import RunResult, simulate
@@ -35,6 +41,8 @@ class SweepSpec:
     seed: int = 0
     jobs: int = 1
     coalesce_calls: bool = True  # the modelling approximation of `simulate` (planning.md)
+    dask_workers: int | None = None  # run on this many local Dask worker processes
+    scheduler: str | None = None  # run on the Dask cluster of this scheduler address
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,14 +57,35 @@ OnResult = Callable[[Job, RunResult], None]
 _installed: list[Workload] = []
 
 
+class SweepInterrupted(KeyboardInterrupt):
+    """Ctrl-C during a sweep; `done` holds every run finished before it."""
+
+    def __init__(self, done: dict[Job, RunResult]) -> None:
+        super().__init__()
+        self.done = done
+
+
 def _install(workloads: Sequence[Workload]) -> None:
     _installed[:] = workloads
 
 
+def _install_worker(workloads: Sequence[Workload]) -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C
+    _install(workloads)
+
+
+def run_job(workload: Workload, job: Job, spec: SweepSpec) -> RunResult:
+    """One run of the sweep (replication r: seed `spec.seed + r`)."""
+    return simulate(workload, job.capacity, spec.seed + job.replication, spec.duration_s,
+                    spec.warmup_s, spec.coalesce_calls)
+
+
 def _run(job: Job, spec: SweepSpec) -> tuple[Job, RunResult]:
-    workload = _installed[job.variant]
-    return job, simulate(workload, job.capacity, spec.seed + job.replication, spec.duration_s,
-                         spec.warmup_s, spec.coalesce_calls)
+    return job, run_job(_installed[job.variant], job, spec)
+
+
+def _run_packed(item: tuple[Job, SweepSpec]) -> tuple[Job, RunResult]:
+    return _run(*item)
 
 
 def default_jobs() -> int:
@@ -74,10 +103,21 @@ def run_sweep(workloads: Sequence[Workload], spec: SweepSpec,
     """Run every job; per variant, the results ordered by (capacity, replication)."""
     jobs = jobs_of(spec, len(workloads))
     done: dict[Job, RunResult] = {}
-    for job, result in _execute(workloads, spec, jobs):
-        done[job] = result
-        if on_result is not None:
-            on_result(job, result)
+    if spec.dask_workers is not None or spec.scheduler is not None:
+        from model.planning.distributed import run_on_dask
+
+        done = run_on_dask(workloads, spec, jobs, on_result)
+        return [[done[j] for j in jobs if j.variant == v] for v in range(len(workloads))]
+    try:
+        for job, result in _execute(workloads, spec, jobs):
+            done[job] = result
+            if on_result is not None:
+                on_result(job, result)
+    except SweepInterrupted as stop:
+        done.update(stop.done)
+        raise SweepInterrupted(done) from None
+    except KeyboardInterrupt:
+        raise SweepInterrupted(done) from None
     return [[done[j] for j in jobs if j.variant == v] for v in range(len(workloads))]
 
 
@@ -90,11 +130,13 @@ def _execute(workloads: Sequence[Workload], spec: SweepSpec,
         return
     context = multiprocessing.get_context("fork" if sys.platform == "linux" else "spawn")
     workers = min(spec.jobs, len(jobs))
-    with ProcessPoolExecutor(workers, context, _install, (list(workloads),)) as pool:
-        futures = [pool.submit(_run, job, spec) for job in jobs]
-        try:
-            for future in as_completed(futures):
-                yield future.result()
-        except BaseException:
-            pool.shutdown(wait=False, cancel_futures=True)
-            raise
+    pool = context.Pool(workers, _install_worker, (list(workloads),))
+    try:
+        yield from pool.imap_unordered(_run_packed, [(job, spec) for job in jobs])
+    except BaseException:
+        pool.terminate()  # at once: the workers' runs are not waited for
+        raise
+    else:
+        pool.close()
+    finally:
+        pool.join()

@@ -29,7 +29,8 @@ crash: it propagates, as does any exception of the runner's own code.
 
 Hangs. A core that livelocks (a scan that never ends, a loop of zero-time steps) never
 reaches quiescence nor the simulated-time limit. With `wall_limit_s` set, the run is
-stopped after that much wall-clock time (SIGALRM, main thread only) and recorded as a
+stopped after that much wall-clock time (SIGALRM in the main thread, an asynchronous
+exception from a timer in any other) and recorded as a
 crash of type `RunTimeout` with no teardown: a finding, not a hung campaign. A livelock
 that advances simulated time is stopped the same way (or by an explicit `limit_us`).
 
@@ -45,6 +46,7 @@ The run is a pure function of (scenario, seed, defects, timing) (a wall-clock st
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import gc
 import signal
 import threading
@@ -93,9 +95,15 @@ class RunTimeout(BaseException):
 
 @contextlib.contextmanager
 def _watchdog(seconds: float | None) -> Iterator[None]:
-    """Raise RunTimeout after `seconds` of wall-clock time (main thread only)."""
-    if not seconds or threading.current_thread() is not threading.main_thread():
+    """Raise RunTimeout after `seconds` of wall-clock time: by SIGALRM in the main thread,
+    by an asynchronous exception from a timer thread in any other (a Dask worker runs its
+    tasks in threads)."""
+    if not seconds:
         yield
+        return
+    if threading.current_thread() is not threading.main_thread():
+        with _thread_watchdog(seconds):
+            yield
         return
 
     def fire(_signum: int, _frame: object) -> None:
@@ -108,6 +116,34 @@ def _watchdog(seconds: float | None) -> Iterator[None]:
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, previous)
+
+@contextlib.contextmanager
+def _thread_watchdog(seconds: float) -> Iterator[None]:
+    """The watchdog of a non-main thread: a timer raises RunTimeout in this thread (at its
+    next bytecode; SimPy and the core are pure Python) unless the block ended first."""
+    target = threading.get_ident()
+    lock = threading.Lock()
+    state = {"done": False, "fired": False}
+
+    def fire() -> None:
+        with lock:
+            if not state["done"]:
+                state["fired"] = True
+                ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(target),
+                                                           ctypes.py_object(RunTimeout))
+
+    timer = threading.Timer(seconds, fire)
+    timer.daemon = True
+    timer.start()
+    try:
+        yield
+    finally:
+        with lock:
+            state["done"] = True
+            timer.cancel()
+            if state["fired"]:  # not raised yet (the block ended first): withdraw it
+                ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(target), None)
+
 
 # Builds the core context of a run (a user's variant of the core: a CoreContext subclass
 # whose create_queue makes a DeferredQueue subclass, say). Arguments as CoreContext's.

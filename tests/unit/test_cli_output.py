@@ -61,7 +61,7 @@ def _lifo_failure(capsys: pytest.CaptureFixture[str], folder: Path, seed: int,
                   *extra: str) -> tuple[int, dict[str, object], str]:
     code, out, err = run(capsys, "fuzz", "--defect", "lifo-ready", "--examples", "3000",
                          "--seed", str(seed), "--save-failures", str(folder),
-                         "--shrink-seconds", "3", *extra)
+                         "--shrink-seconds", "3", "--shard-size", "3000", *extra)
     summary = json.loads(out) if "--json" in extra else {}
     return code, summary, out + err
 

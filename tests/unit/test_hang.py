@@ -36,6 +36,29 @@ def test_a_livelocked_run_is_stopped_and_reported_as_a_crash() -> None:
     assert violations[0].property == "crash" and "livelock" in violations[0].message
 
 
+def test_a_livelock_in_a_worker_thread_is_stopped_too() -> None:
+    """A Dask worker runs its tasks in threads, where SIGALRM cannot reach."""
+    import threading
+
+    sc = scenario({"h": [execute("x", signal={"A": 1})]}, {"A": 0})
+    records = []
+    t0 = time.monotonic()
+    thread = threading.Thread(target=lambda: records.append(
+        SimRun(sc, 0, context_factory=_Spins, wall_limit_s=0.5).run()), daemon=True)
+    thread.start()
+    thread.join(10)
+    assert not thread.is_alive() and time.monotonic() - t0 < 5
+    assert records[0].crash is not None and records[0].crash.type == "RunTimeout"
+    # a normal run in a thread is left alone, and nothing fires after it ended
+    clean = SimRun(sc, 0, wall_limit_s=0.2)
+    done = []
+    thread = threading.Thread(target=lambda: (done.append(clean.run()), time.sleep(0.5),
+                                              done.append("after")))
+    thread.start()
+    thread.join(10)
+    assert done[0].crash is None and done[1] == "after"
+
+
 def test_the_watchdog_leaves_a_normal_run_alone() -> None:
     sc = scenario({"h": [execute("x", signal={"A": 1})]}, {"A": 0})
     record = SimRun(sc, 0, wall_limit_s=5).run()
