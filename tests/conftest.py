@@ -1,13 +1,27 @@
-"""Command-line options of the whole test suite.
+"""Command-line options of the whole test suite, and one session-wide setting.
 
-Only option registration lives here: pytest parses the command line before it collects
+Option registration lives here: pytest parses the command line before it collects
 tests/hardware, so `--hip-runtime` must be registered by a conftest at the test root.
 The fixtures that use it are in tests/hardware/conftest.py.
+
+Every test draws with Hypothesis' constants from local source modules turned off
+(`no_local_constants`, as campaigns do): that pool grows with the modules imported so far,
+so a derandomized sample would otherwise depend on which test files ran before it.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import pytest
+
+from model.fuzz.campaign import no_local_constants
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _no_local_constants() -> Iterator[None]:
+    with no_local_constants():
+        yield
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
