@@ -84,6 +84,12 @@ def run_cell(queues: int, rho: float, completion: str, replications: int, jobs: 
     caps = capacities(w)
     duration, warmup = seconds(w, rho, completion)
     started = time.perf_counter()
+    prior = choose(w)
+    if not prior.applies:  # decided from the workload alone: nothing to simulate
+        return {"queues": queues, "rho": rho, "completion": completion,
+                "round_robin": round_robin, "model": prior.name,
+                "reasons": list(prior.reasons), "capacities": [], "duration_s": 0.0,
+                "warmup_s": 0.0, "inside": None, "points": 0, "detail": [], "wall_s": 0.0}
     plan: Plan = plan_workload(w, [], SweepSpec(caps, replications, duration, warmup, seed,
                                                 jobs), 1e-3)[0]
     points = [p for pp in plan.pools.values() for p in pp.points]

@@ -229,9 +229,10 @@ class HipDevice:
         self._private_lock = threading.Lock()
         self.faults: HipFaults | None = None
         cpu = self.runtime.cpu
-        self._cpu_baseline = cpu.host_function_api_calls() if cpu is not None else 0
-        if cpu is not None and host_function_calls == "record":
-            cpu.allow_host_function_calls = True  # process-wide
+        guard = self.runtime.host_function_guard  # CPU or CUDA runtime's rule-6 counter
+        self._cpu_baseline = guard.host_function_api_calls() if guard is not None else 0
+        if guard is not None and host_function_calls == "record":
+            guard.allow_host_function_calls = True  # process-wide
         default_scratch = DEFAULT_CPU_SCRATCH_BYTES if cpu else DEFAULT_ROCM_SCRATCH_BYTES
         self.scratch_bytes = int(scratch_bytes or default_scratch)
         self._scratch = self._malloc(self.scratch_bytes)
@@ -270,10 +271,10 @@ class HipDevice:
     @property
     def host_function_api_calls(self) -> int:
         """Device calls made from host-function context (see module docstring)."""
-        cpu = self.runtime.cpu
+        guard = self.runtime.host_function_guard
         outside = 0
-        if cpu is not None:
-            delta = cpu.host_function_api_calls() - self._cpu_baseline
+        if guard is not None:
+            delta = guard.host_function_api_calls() - self._cpu_baseline
             outside = max(0, delta - self._own_hip_in_host_fn)
         return self._violations + outside + self._adjust
 

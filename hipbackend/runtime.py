@@ -22,6 +22,9 @@ hip-python is bound elsewhere and `RuntimeConflictError` says so.
 `select_runtime("rocm")` requires `$ROCM_PATH` (or `$ROCM_HOME`, or /opt/rocm) with
 `lib/libamdhip64.so` and hipGetDeviceCount > 0 (probed in a subprocess first, so that a
 missing GPU cannot bind or hang this process); else `RuntimeUnavailable`.
+`select_runtime("cuda")` builds hipsem's CUDA-backed library (hipbackend.cuda_runtime),
+finds libcudart and probes it the same way (no libcudart, no libcuda.so.1 driver, no
+device: `RuntimeUnavailable` saying which), then binds hip-python to it.
 """
 
 from __future__ import annotations
@@ -35,14 +38,17 @@ import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from hipbackend.cpu_runtime import LIBRARY_NAME, CpuRuntimeLib, ensure_built
 from hipbackend.errors import RuntimeConflictError, RuntimeUnavailable, hip_check
 from model.core.status import InvalidArgumentError
 
-RuntimeKind = Literal["cpu", "rocm"]
-RUNTIME_KINDS: tuple[RuntimeKind, ...] = ("cpu", "rocm")
+if TYPE_CHECKING:
+    from hipbackend.cuda_runtime import CudaRuntimeLib
+
+RuntimeKind = Literal["cpu", "rocm", "cuda"]
+RUNTIME_KINDS: tuple[RuntimeKind, ...] = ("cpu", "rocm", "cuda")
 ROCM_PROBE_TIMEOUT_S = 60
 ROCM_HINT = (
     "install ROCm (https://rocm.docs.amd.com, 'Quick start installation guide') on a "
@@ -50,6 +56,15 @@ ROCM_HINT = (
     "or use hipsem's CPU runtime instead: --hip-runtime cpu (the default of hipsem run "
     "--backend hip and hipsem diff, and of pytest tests/hardware)"
 )
+
+
+class HostFunctionGuard(Protocol):
+    """A runtime library that counts (and by default refuses) HIP calls made from inside
+    host functions (rule 6): the CPU runtime and the CUDA-backed runtime."""
+
+    allow_host_function_calls: bool
+
+    def host_function_api_calls(self) -> int: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,6 +76,12 @@ class RuntimeInfo:
     device_count: int
     description: str
     cpu: CpuRuntimeLib | None = None  # the hipsem* extras, CPU runtime only
+    cuda: CudaRuntimeLib | None = None  # the hipsemCuda* extras, CUDA runtime only
+
+    @property
+    def host_function_guard(self) -> HostFunctionGuard | None:
+        """The library's rule-6 counter and policy (None on ROCm: HIP does not check)."""
+        return self.cpu if self.cpu is not None else self.cuda
 
 
 _lock = threading.Lock()
@@ -83,6 +104,8 @@ def select_runtime(kind: str) -> RuntimeInfo:
         return activate_cpu_runtime()
     if kind == "rocm":
         return activate_rocm_runtime()
+    if kind == "cuda":
+        return activate_cuda_runtime()
     raise InvalidArgumentError(
         f"unknown HIP runtime {kind!r}; expected one of {', '.join(RUNTIME_KINDS)}"
     )
@@ -123,6 +146,34 @@ def activate_rocm_runtime() -> RuntimeInfo:
 
         bound_count = int(hip_check(hip.hipGetDeviceCount(), "hipGetDeviceCount"))
         _active = RuntimeInfo("rocm", lib_path, bound_count, f"ROCm ({lib_path})")
+        return _active
+
+
+def activate_cuda_runtime() -> RuntimeInfo:
+    """Build the CUDA-backed runtime and bind hip-python to it (NVIDIA GPU needed)."""
+    from hipbackend import cuda_runtime
+
+    global _active
+    with _lock:
+        if _active is not None:
+            return _same_or_conflict(_active, "cuda")
+        lib_path = cuda_runtime.ensure_built()
+        probe = cuda_runtime.probe_cuda(lib_path)
+        _refuse_foreign_library(lib_path, "cuda")
+        cuda = cuda_runtime.CudaRuntimeLib(lib_path)  # preload: bare-name dlopen too
+        cuda.load(probe.libcudart)
+        before = cuda.api_calls()
+        _bind(lib_path)
+        if cuda.api_calls() == before:
+            raise RuntimeConflictError(
+                "hip-python is bound to another HIP runtime than hipsem's CUDA runtime "
+                f"({lib_path}); select the runtime before any HIP call, or run in a fresh "
+                "process.")
+        from hipbackend._hip import hip
+
+        count = int(hip_check(hip.hipGetDeviceCount(), "hipGetDeviceCount"))
+        _active = RuntimeInfo("cuda", lib_path, count,
+                              f"{cuda.name} over {cuda.libcudart}", cuda=cuda)
         return _active
 
 

@@ -5,9 +5,13 @@ from __future__ import annotations
 import argparse
 import math
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from model.core.defects import Defect
 from model.core.status import HipsemError
+
+if TYPE_CHECKING:
+    from model.sim.timing import Timing
 
 
 def int_at_least(name: str, low: int = 0) -> Callable[[str], int]:
@@ -43,3 +47,13 @@ def sim_limit(text: str) -> float:
         raise argparse.ArgumentTypeError(
             f"expected a number of simulated seconds > 0, got {text!r}")
     return value
+
+
+def timing_file(text: str) -> Timing:
+    """`--timing FILE`: a validated timing file (model.sim.timingfile), as its `Timing`."""
+    from model.sim.timingfile import load_timing
+
+    try:
+        return load_timing(text)
+    except HipsemError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None

@@ -7,6 +7,8 @@ Sub-commands:
   fuzz           property campaign on the SimPy backend (model.fuzz)
   plan           capacity planning of pool sizes (model.planning)
   diff           run scenarios on both backends and compare (hipbackend)
+  calibrate      measure the timing model on a HIP runtime, write a timing file
+                 (hipbackend.calibrate; `run --timing FILE` etc. read it)
 
 Exit codes: 0 success / no violation, 1 violations or disagreements, 2 invalid input or an
 unavailable backend (stderr says what and why), 3 an internal error (a bug; no traceback
@@ -17,9 +19,11 @@ was quiescent (not judged). Only this module (and the sub-commands' own CLIs) pr
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import math
 import os
+import shlex
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -64,10 +68,15 @@ def limit_message(command: str, limit_us: float, what: str = "the run") -> str:
 def _run_parser() -> argparse.ArgumentParser:
     p = _Parser(prog="hipsem run", description="Run one scenario file, check it and report.")
     p.add_argument("scenario", help="scenario file (hipsem/scenario-1 JSON)")
-    p.add_argument("--backend", choices=["sim", "hip"], default="sim")
-    p.add_argument("--hip-runtime", choices=["cpu", "rocm"], default=None,
+    p.add_argument("--backend", choices=["sim", "hip", "iree"], default="sim",
+                   help="iree: IREE's own HIP driver over the CPU runtime (docs/iree.md)")
+    p.add_argument("--hip-runtime", choices=["cpu", "rocm", "cuda"], default=None,
                    help="with --backend hip: the HIP runtime (default cpu: the bundled CPU "
-                        "test vehicle; rocm: a real ROCm install)")
+                        "test vehicle; rocm: a real ROCm install; cuda: an NVIDIA GPU "
+                        "through hipsem's CUDA-backed HIP runtime)")
+    p.add_argument("--timing", type=Path, metavar="FILE",
+                   help="SimPy backend: the timing model from this timing file "
+                        "(hipsem calibrate --out FILE; replaces a saved replay's timing)")
     p.add_argument("--seed", type=int_at_least("--seed"), default=None,
                    help="simulation seed (default: the scenario's replay seed, else 0)")
     p.add_argument("--defect", type=defect, action="append", default=None,
@@ -95,7 +104,10 @@ def _run_args(argv: list[str]) -> argparse.Namespace:
                          "SimPy model, which has no HIP runtime)")
     if args.wall_limit is not None and args.backend != "sim":
         raise UsageError("hipsem run: --wall-limit applies to the SimPy backend only; "
-                         "drop it with --backend hip")
+                         f"drop it with --backend {args.backend}")
+    if args.timing is not None and args.backend != "sim":
+        raise UsageError("hipsem run: --timing applies to the SimPy backend (--backend "
+                         f"sim), not --backend {args.backend}")
     args.hip_runtime = args.hip_runtime or "cpu"
     wall = DEFAULT_WALL_LIMIT_S if args.wall_limit is None else args.wall_limit
     if not (math.isfinite(wall) and wall >= 0):
@@ -111,15 +123,17 @@ def run_scenario_file(path: Path, backend: str = "sim", seed: int | None = None,
                       defects: Sequence[Defect] | None = None, hip_runtime: str = "cpu",
                       trace: Path | None = None,
                       wall_limit_s: float | None = DEFAULT_WALL_LIMIT_S,
-                      limit_s: float | None = None) -> dict[str, Any]:
+                      limit_s: float | None = None,
+                      timing: Path | None = None) -> dict[str, Any]:
     """Load, run, check; returns the report (raises HipsemError on invalid input). With
     `trace`, the trace is written after the report is built (OSError if it cannot be).
 
     `limit_s` (SimPy backend): seconds of simulated time after which a run that is not
     quiescent is stopped; then the run is not judged and the report has
-    `"limit_reached_us"` (and `"ok": false`, no violations)."""
+    `"limit_reached_us"` (and `"ok": false`, no violations). `timing` (a timing file,
+    model.sim.timingfile; SimPy backend only) replaces the scenario's replay timing."""
     report, trace_document = run_and_report(path, backend, seed, defects, hip_runtime,
-                                            wall_limit_s, limit_s)
+                                            wall_limit_s, limit_s, timing)
     if trace is not None:
         write_trace(trace, trace_document())
     return report
@@ -128,10 +142,10 @@ def run_scenario_file(path: Path, backend: str = "sim", seed: int | None = None,
 def run_and_report(path: Path, backend: str = "sim", seed: int | None = None,
                    defects: Sequence[Defect] | None = None, hip_runtime: str = "cpu",
                    wall_limit_s: float | None = DEFAULT_WALL_LIMIT_S,
-                   limit_s: float | None = None
+                   limit_s: float | None = None, timing: Path | None = None
                    ) -> tuple[dict[str, Any], Callable[[], dict[str, Any]]]:
     """Load, run, check: the report and a function that builds the run's Chrome trace
-    (`limit_s` as in `run_scenario_file`)."""
+    (`limit_s` and `timing` as in `run_scenario_file`)."""
     from model.scenario.checker import check
     from model.scenario.parse import load_scenario
     from model.scenario.report import build_report, replay_command
@@ -141,16 +155,31 @@ def run_and_report(path: Path, backend: str = "sim", seed: int | None = None,
     replay = scenario.replay
     seed = seed if seed is not None else replay.seed
     defects = list(defects) if defects is not None else [Defect.parse(d) for d in replay.defects]
+    if timing is not None:
+        if backend != "sim":
+            raise UsageError("hipsem run: --timing applies to the SimPy backend (--backend "
+                             f"sim), not --backend {backend}")
+        from model.fuzz.replay import timing_overrides
+        from model.sim.timingfile import load_timing
+
+        overrides = timing_overrides(load_timing(timing))
+        scenario = dataclasses.replace(scenario, replay=dataclasses.replace(
+            replay, timing=overrides))
     from model.sim.runner import collect_rarely
 
     limit_us = None if limit_s is None else limit_s * 1e6
     with collect_rarely():
-        record = _backend(backend)(scenario, seed, defects, hip_runtime, wall_limit_s or None,
-                                   limit_us)
+        if backend == "iree":  # judged against the scenario as IREE runs it (docs/iree.md)
+            scenario, record = _run_iree(scenario, seed, defects)
+        else:
+            record = _backend(backend)(scenario, seed, defects, hip_runtime,
+                                       wall_limit_s or None, limit_us)
         limited = record.limit_reached_us is not None
         violations = [] if limited else check(scenario, record)
         command = replay_command(str(path), seed, [d.value for d in defects], backend,
                                  hip_runtime)
+        if timing is not None:
+            command += f" --timing {shlex.quote(str(timing))}"
         report = build_report(scenario, record, violations, replay=command)
     if limited:
         report["ok"] = False
@@ -175,6 +204,17 @@ def _run_hip(scenario: Any, seed: int, defects: Sequence[Defect], runtime: str,
     return run_hip(scenario, seed, defects, runtime=runtime)
 
 
+def _run_iree(scenario: Any, seed: int, defects: Sequence[Defect]) -> tuple[Any, Any]:
+    from ireebackend.runner import run_iree
+    from model.core.status import InvalidArgumentError
+
+    if defects:
+        raise InvalidArgumentError(
+            f"--defect {defects[0].value}: seeded defects switch hipsem's core; --backend "
+            "iree runs IREE's own driver, which has none")
+    return run_iree(scenario, seed)
+
+
 def _backend(name: str) -> Callable[
         [Any, int, Sequence[Defect], str, float | None, float | None], Any]:
     return {"sim": _run_sim, "hip": _run_hip}[name]
@@ -186,7 +226,7 @@ def cmd_run(argv: list[str]) -> int:
         raise UsageError("hipsem run: --limit (simulated time) applies to --backend sim only")
     report, trace_document = run_and_report(Path(args.scenario), args.backend, args.seed,
                                             args.defect, args.hip_runtime, args.wall_limit,
-                                            args.limit)
+                                            args.limit, args.timing)
     show = output(args.plain)
     if "limit_reached_us" in report:
         if args.json:
@@ -218,6 +258,9 @@ def _print_run(show: Any, args: argparse.Namespace, report: dict[str, Any]) -> i
         if args.backend == "hip" and args.hip_runtime == "cpu":
             show.print("note: the HIP backend ran over hipsem's CPU runtime, a test vehicle "
                        "(not a GPU); --hip-runtime rocm uses a real ROCm install")
+        if args.backend == "iree":
+            show.print("note: IREE's HIP driver ran over hipsem's CPU runtime, a test "
+                       "vehicle (not a GPU); docs/iree.md has the mapping and its limits")
     return EXIT_OK if report["ok"] else EXIT_VIOLATIONS
 
 
@@ -245,18 +288,25 @@ def cmd_diff(argv: list[str]) -> int:
     return diff_main(argv)
 
 
+def cmd_calibrate(argv: list[str]) -> int:
+    from hipbackend.calibrate import calibrate_main
+
+    return calibrate_main(argv)
+
+
 COMMANDS: dict[str, tuple[Callable[[list[str]], int], str]] = {
     "run": (cmd_run, "run one scenario file, check it and report"),
     "demo": (cmd_demo, "the main job on the SimPy backend: examples, fuzz, capacity plan"),
     "fuzz": (cmd_fuzz, "property campaign with generated scenarios (SimPy backend)"),
     "plan": (cmd_plan, "capacity planning of the event and timepoint pools"),
     "diff": (cmd_diff, "run scenarios on the SimPy and HIP backends and compare"),
+    "calibrate": (cmd_calibrate, "measure the timing model on a HIP runtime (timing file)"),
 }
 
 
 def usage() -> str:
     lines = ["usage: hipsem COMMAND [ARGS]", "       hipsem --version", "", "commands:"]
-    lines += [f"  {name:<6} {help_}" for name, (_, help_) in COMMANDS.items()]
+    lines += [f"  {name:<9} {help_}" for name, (_, help_) in COMMANDS.items()]
     lines += ["", "hipsem COMMAND --help shows a command's options. Into a pipe or a file "
               "(or with --plain) output is plain: no colour, tables as tab-separated lines."]
     return "\n".join(lines)

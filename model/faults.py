@@ -16,8 +16,8 @@ is the same on every backend. Three kinds of fault:
 n-th call of a method fails with probability p iff `unit(seed, name, n) < p`, where
 `unit` is a fixed hash (splitmix64 of the seed, an FNV-1a hash of the name and n), so
 the decision depends only on the run seed, the method and the occurrence index, never on
-wall-clock order between threads. The CPU HIP runtime implements the same function
-(`hipsemCpuFaultUnit`) and a test checks that both agree.
+a clock or a shared random stream. The HIP backend uses this same injector (it only turns
+the CPU runtime's knob, `hipbackend/faults.py`), so both backends count and draw alike.
 
 Never faulted: create_stream, destroy_stream, destroy_event (set-up and release; IREE
 ignores release errors) and every call made while the run is set up (`arm()` starts

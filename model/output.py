@@ -3,9 +3,11 @@
 Every sub-command prints through an `Output` made by `output(plain)`:
 
 * **terminal** (stdout is a terminal and `--plain` was not given): rich consoles, colours,
-  box tables. A table's columns are never narrower than their longest word, so a value
-  (`5.4e-05`, `M/G/inf`) is never cut to `5.4e-…`; a table wider than the terminal is
-  printed at its natural width (the terminal wraps the line, no value is lost).
+  box tables; lines are never broken by hipsem (the terminal folds long ones, so a replay
+  command copied from it is one line). A table's columns are never narrower than their
+  longest word (their longest value if they do not wrap), so a value (`5.4e-05`,
+  `M/G/inf`) is never cut to `5.4e-…`; a table that cannot fit the terminal so is printed
+  at the width it needs (the terminal folds its lines, no value is lost).
 * **plain** (stdout is not a terminal: a pipe or a file, or `--plain`): no colour, no
   markup, no line wrapping at any width, and tables as tab-separated values: a `# title`
   line, a header line, one line per row (`cut -f2`, `awk -F'\t'` read them). A tab or
@@ -101,8 +103,9 @@ class Output:
         if self.plain:
             plain = _unmarked(text) if markup and isinstance(text, str) else text
             self.out.print(plain, markup=False, highlight=False, soft_wrap=True)
-        else:
-            self.out.print(text, markup=markup, highlight=False)
+        else:  # soft wrap: the terminal folds a long line, no newline is inserted, so a
+            # command copied from it (a replay line) stays one line
+            self.out.print(text, markup=markup, highlight=False, soft_wrap=True)
 
     def table(self, table: Table) -> None:
         """A table on stdout: tab-separated when plain, a box table on a terminal."""

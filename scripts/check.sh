@@ -4,6 +4,6 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 export HIPSEM_PROFILE="${HIPSEM_PROFILE:-ci}"
-.venv/bin/ruff check model hipbackend tests benchmarks
+.venv/bin/ruff check model hipbackend ireebackend tests benchmarks
 .venv/bin/mypy
 .venv/bin/python -m pytest -q "$@"

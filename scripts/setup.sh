@@ -6,4 +6,4 @@ if [ ! -x .venv/bin/python ]; then
   python3 -m venv .venv
 fi
 .venv/bin/python -m pip install -q --upgrade pip >/dev/null
-.venv/bin/python -m pip install -q -e '.[test,dask]'
+.venv/bin/python -m pip install -q -e '.[test,dask,iree]'  # iree: --backend iree (docs/iree.md); dask: --workers/--scheduler

@@ -13,10 +13,11 @@ import pytest
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption(
         "--hip-runtime",
-        choices=("cpu", "rocm"),
+        choices=("cpu", "rocm", "cuda"),
         default=None,
         help="HIP runtime for tests/hardware: 'cpu' (hipsem's CPU test vehicle, the "
-        "default; also $HIPSEM_HIP_RUNTIME) or 'rocm' (a real AMD GPU; skipped if absent)",
+        "default; also $HIPSEM_HIP_RUNTIME), 'rocm' (a real AMD GPU) or 'cuda' (an NVIDIA "
+        "GPU through hipsem's CUDA-backed runtime); rocm and cuda skip if absent",
     )
 
 

@@ -34,7 +34,10 @@ if TYPE_CHECKING:
     from hipbackend.runtime import RuntimeInfo
 
 SOURCE_DIR = Path(__file__).resolve().parent
-SOURCES = ("hip_cpu_runtime.c", "hip_cpu_runtime.h")
+# The first is the translation unit; it includes hip_cpu_runtime_iree.c (the IREE-only
+# surface and the command trace). All of them name the build folder.
+SOURCES = ("hip_cpu_runtime.c", "hip_cpu_runtime.h", "hip_cpu_runtime_iree.c",
+           "hip_cpu_runtime_iree.h")
 LIBRARY_NAME = "libamdhip64.so"
 CFLAGS = (
     "-O2",

@@ -63,6 +63,7 @@ typedef struct marker {
     int refs;
     int done;
     struct timespec t_done;
+    unsigned long long id; /* serial, for the command trace (hip_cpu_runtime_iree.c) */
 } marker_t;
 
 typedef enum cmd_kind { CMD_COPY, CMD_SET, CMD_RECORD, CMD_WAIT, CMD_HOSTFN } cmd_kind_t;
@@ -77,6 +78,8 @@ typedef struct cmd {
     marker_t* marker;
     hipHostFn_t fn;
     void* data;
+    int elem;                  /* CMD_SET element size: 1, 2 or 4 bytes (hipMemsetD*) */
+    struct timespec t_enqueue; /* for the command trace */
 } cmd_t;
 
 struct ihipStream_t {
@@ -123,6 +126,7 @@ static host_job_t* g_host_tail;
 static int g_host_started;
 static double g_bytes_per_us; /* 0: memcpy/memset async take no extra time */
 static atomic_int g_host_fn_policy; /* 0: refuse HIP calls from host functions, 1: allow */
+static unsigned long long g_marker_serial; /* last marker id handed out */
 
 static long long g_live[5];
 static atomic_ullong g_host_fn_api_calls;
@@ -168,6 +172,7 @@ static marker_t* marker_new(int refs) { /* g_lock held */
     marker_t* m = calloc(1, sizeof(*m));
     if (m == NULL) return NULL;
     m->refs = refs;
+    m->id = ++g_marker_serial;
     g_live[HIPSEM_LIVE_MARKERS]++;
     return m;
 }
@@ -227,6 +232,7 @@ static void enqueue(struct ihipStream_t* s, cmd_t* c) { /* g_lock held */
     if (s->tail != NULL) s->tail->next = c;
     else s->head = c;
     s->tail = c;
+    clock_gettime(CLOCK_MONOTONIC, &c->t_enqueue);
     s->pending++;
     g_total_pending++;
     g_live[HIPSEM_LIVE_COMMANDS]++;
@@ -267,6 +273,10 @@ static void sleep_until(const struct timespec* start, double us) {
     }
 }
 
+/* The IREE surface and the command trace: a second file, compiled in this translation
+ * unit so that it shares the internals above. */
+#include "hip_cpu_runtime_iree.c"
+
 /* ------------------------------------------------------------------ threads */
 
 static void* host_main(void* arg) {
@@ -304,6 +314,7 @@ static void run_memory_op(cmd_t* c) { /* g_lock held on entry and exit */
     struct timespec start;
     clock_gettime(CLOCK_MONOTONIC, &start);
     if (c->kind == CMD_COPY) memmove(c->dst, c->src, c->size);
+    else if (c->elem > 1) fill_elements(c->dst, c->value, c->elem, c->size);
     else memset(c->dst, c->value, c->size);
     if (bw > 0) sleep_until(&start, (double)c->size / bw);
     pthread_mutex_lock(&g_lock);
@@ -330,7 +341,10 @@ static void* stream_main(void* arg) {
         cmd_t* c = s->head;
         s->head = c->next;
         if (s->head == NULL) s->tail = NULL;
+        trace_entry_t traced;
+        trace_begin(&traced, s, c);
         run_command(c);
+        trace_end(&traced);
         free(c);
         g_live[HIPSEM_LIVE_COMMANDS]--;
         s->pending--;
@@ -411,6 +425,7 @@ static const error_text_t k_errors[] = {
      "invalid copy direction for memcpy"},
     {hipErrorNoDevice, "hipErrorNoDevice", "no ROCm-capable device is detected"},
     {hipErrorInvalidDevice, "hipErrorInvalidDevice", "invalid device ordinal"},
+    {hipErrorInvalidContext, "hipErrorInvalidContext", "invalid device context"},
     {hipErrorInvalidHandle, "hipErrorInvalidHandle", "invalid resource handle"},
     {hipErrorIllegalState, "hipErrorIllegalState",
      "the operation is not permitted in the current state (hipsem CPU runtime: HIP call "

@@ -29,6 +29,7 @@ typedef enum hipError_t {
     hipErrorInvalidMemcpyDirection = 21,
     hipErrorNoDevice = 100,
     hipErrorInvalidDevice = 101,
+    hipErrorInvalidContext = 201,
     hipErrorInvalidHandle = 400, /* == hipErrorInvalidResourceHandle */
     hipErrorIllegalState = 401,
     hipErrorNotFound = 500,

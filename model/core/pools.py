@@ -108,6 +108,7 @@ class EventPool:
         self.count_before_create = count_before_create  # defect acquire-error-half-taken
         self._free: list[PooledEvent] = []  # LIFO, as in the seed
         self._doomed: list[PooledEvent] = []  # past capacity, destroyed by collect()
+        self._destroying = 0  # taken off a list, its destroy_event call not yet returned
         self._n = _Counters()
         self._next_id = 0
         self.leaked_refs = 0  # references deliberately dropped by a defect
@@ -164,7 +165,7 @@ class EventPool:
         """Destroy events released past capacity (worker/completion context only)."""
         while self._doomed:
             event = self._doomed.pop()
-            yield Call("destroy_event", (event.handle,))
+            yield from self._destroy(event)
             self._n.destroyed += 1
             if self.reuse_destroyed:  # defect: the destroyed handle stays pooled
                 self._free.append(event)
@@ -174,14 +175,25 @@ class EventPool:
         yield from self.collect()
         while self._free:
             event = self._free.pop()
-            yield Call("destroy_event", (event.handle,))
+            yield from self._destroy(event)
             self._n.closed += 1
+
+    def _destroy(self, event: PooledEvent) -> Gen[None]:
+        """The destroy call of an event already taken off `_free`/`_doomed`: counted as
+        being destroyed while the call is in flight, so the pool's invariants hold at
+        every point another context can observe it (not only between effects)."""
+        self._destroying += 1
+        try:
+            yield Call("destroy_event", (event.handle,))
+        finally:
+            self._destroying -= 1
 
     def statistics(self) -> PoolStatistics:
         return self._n.snapshot(self.capacity, len(self._free))
 
     def check_invariants(self) -> None:
-        problems = _common_problems("event pool", self.statistics(), len(self._doomed))
+        problems = _common_problems("event pool", self.statistics(),
+                                    len(self._doomed) + self._destroying)
         if any(e.refs for e in self._free):
             problems.append("event pool: a free event has refs > 0")
         if len({id(e) for e in self._free}) != len(self._free):

@@ -445,7 +445,7 @@ class DeferredQueue:
                 self.completion_flag.clear()
                 yield WaitFor(self.completion_flag)
                 continue
-            else:  # handed off: the work ran, but did it succeed? (faults)
+            elif head.state is ActionState.IN_FLIGHT:  # handed off: did the work succeed?
                 failure = yield from self._event_status(head, "query_event")
             if (failure is not None and failure.fatal
                     and Defect.LOST_DEVICE_HANGS_TEARDOWN in self.ctx.defects):

@@ -105,6 +105,7 @@ class CampaignConfig:
     max_ops: int = 24
     seeds_per_case: int = 1
     draw_timing: bool = True
+    base_timing: Timing | None = None  # a calibrated timing (--timing FILE); None: Timing()
     shrink: bool = True
     shrink_seconds: float = 20.0
     minimize: bool = True  # then delete ops greedily (model.fuzz.minimize)
@@ -210,7 +211,7 @@ def _strategy(config: CampaignConfig) -> st.SearchStrategy[FuzzCase]:
     if config.strategy is not None:
         return config.strategy
     return cases(config.max_ops, config.seeds_per_case, config.draw_timing,
-                 faults=config.faults)
+                 faults=config.faults, base_timing=config.base_timing)
 
 
 def _hypothesis_settings(config: CampaignConfig) -> settings:
@@ -354,7 +355,8 @@ def _minimize(config: CampaignConfig, failure: Failure) -> Failure:
         return evaluate(case, config.defects, config.runner, config.context_factory, limit,
                         config.limit_us)
 
-    return minimize(failure, again, config.minimize_seeds, budget_s=config.shrink_seconds)
+    return minimize(failure, again, config.minimize_seeds, budget_s=config.shrink_seconds,
+                    base_timing=config.base_timing)
 
 
 __all__ = [

@@ -22,6 +22,7 @@ give the same findings in every case. Each shard stops at its first failure; eve
 distinct finding is printed and saved once, here. Ctrl-C stops every shard, prints and
 saves what was found so far and exits 130.
 
+
 Exit codes: 0 nothing found, 1 a property failed (`crash` included), 2 bad arguments or
 an unusable cluster (stderr says why), 130 interrupted; an internal error of hipsem
 itself propagates to `hipsem` (exit 3).
@@ -44,8 +45,9 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from model.argtypes import defect, int_at_least, sim_limit
+from model.argtypes import defect, int_at_least, sim_limit, timing_file
 from model.core.defects import DESCRIPTIONS, Defect
+from model.core.status import HipsemError
 from model.fuzz.campaign import CampaignConfig, CampaignResult, Failure, run_campaign
 from model.fuzz.campaign import Progress as CampaignProgress
 from model.fuzz.replay import (
@@ -86,6 +88,9 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--save-failures", type=Path, default=None, metavar="DIR",
                    help="where to save a counterexample and its trace (a folder, created "
                         f"before the campaign starts; default {DEFAULT_DIR})")
+    p.add_argument("--timing", type=timing_file, metavar="FILE",
+                   help="timing file (hipsem calibrate --out FILE): the base of the drawn "
+                        "timing models (default: DESIGN.md's figures)")
     p.add_argument("--json", action="store_true", help="print one JSON summary object "
                    "(with --list-defects: the defects as JSON)")
     p.add_argument("--plain", action="store_true",
@@ -104,6 +109,9 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--faults", action="store_true",
                    help="draw fault plans: failing device calls and work, a lost device "
                    "(docs/faults.md; default: no faults)")
+    p.add_argument("--backend", choices=["sim", "iree"], default="sim",
+                   help="iree: run the cases on IREE's own HIP driver over the CPU runtime "
+                        "(docs/iree.md)")
     p.add_argument("--database", action="store_true",
                    help="replay and keep failures in .hypothesis/fuzz (not exact by --seed)")
     where = p.add_mutually_exclusive_group()
@@ -159,7 +167,7 @@ def failure_table(failure: Failure) -> Table:
 
 
 def print_failure(show: Output, failure: Failure, saved: Saved | None,
-                  document: str | None = None) -> None:
+                  document: str | None = None, replay_args: str = "") -> None:
     """The shrunk scenario, its violations, and where it was saved; `document` (the
     counterexample file's text) is printed in full when it could not be saved."""
     show.table(failure_table(failure))
@@ -169,7 +177,7 @@ def print_failure(show: Output, failure: Failure, saved: Saved | None,
     if saved is not None:
         note = "" if saved.replays else " [yellow](replay differs!)[/yellow]"
         file = escape(str(saved.scenario_file))
-        show.print(f"saved: {file} (replay: {escape(replay_line(saved))}){note}")
+        show.print(f"saved: {file} (replay: {escape(replay_line(saved, replay_args))}){note}")
         show.print(f"trace: {escape(str(saved.trace_file))}", markup=False)
     elif document is not None:
         show.print("the counterexample (save it as FILE.json; replay: hipsem run FILE.json):",
@@ -177,9 +185,9 @@ def print_failure(show: Output, failure: Failure, saved: Saved | None,
         show.print(document.rstrip("\n"), markup=False)
 
 
-def replay_line(saved: Saved) -> str:
-    """The command that replays a saved counterexample."""
-    return f"hipsem run {shlex.quote(str(saved.scenario_file))}"
+def replay_line(saved: Saved, replay_args: str = "") -> str:
+    """The command that replays a saved counterexample (`replay_args`: e.g. a backend)."""
+    return f"hipsem run {shlex.quote(str(saved.scenario_file))}{replay_args}"
 
 
 def _progress_hook(progress: Progress, examples: int) -> Callable[[CampaignProgress], None]:
@@ -204,7 +212,7 @@ def _live(console: Console, config: CampaignConfig) -> CampaignResult:
 
 
 def summary(result: CampaignResult, saved: Saved | None,
-            save_error: str | None = None) -> dict[str, Any]:
+            save_error: str | None = None, replay_args: str = "") -> dict[str, Any]:
     """The --json object; each failure carries the counterexample document itself
     (`scenario`), so nothing is lost when it could not be saved (`save_error` says why)."""
     failures = []
@@ -216,7 +224,7 @@ def summary(result: CampaignResult, saved: Saved | None,
                 "scenario_file": str(saved.scenario_file) if saved else None,
                 "trace_file": str(saved.trace_file) if saved else None,
                 "replays": saved.replays if saved else None,
-                "replay": replay_line(saved) if saved else None,
+                "replay": replay_line(saved, replay_args) if saved else None,
                 "save_error": save_error,
                 "size": result.failure.size,
                 "seed": result.failure.seed,
@@ -275,13 +283,33 @@ def config_from(args: argparse.Namespace) -> CampaignConfig:
     return CampaignConfig(
         examples=args.examples, seed=args.seed, defects=defects, max_ops=args.max_ops,
         seeds_per_case=args.seeds_per_case, draw_timing=REPLAY_HAS_TIMING,
+        base_timing=args.timing,
         shrink_seconds=args.shrink_seconds, database=database, faults=args.faults,
         limit_us=None if args.limit is None else args.limit * 1e6,
     )
 
 
+def _iree_config(args: argparse.Namespace, config: CampaignConfig) -> CampaignConfig:
+    """`--backend iree` (ireebackend.fuzz); UsageError/IreeUnavailable (exit 2)."""
+    from ireebackend.fuzz import iree_config
+    from ireebackend.runtime import require_iree
+
+    for given, name in ((config.defects, "--defect"), (args.faults, "--faults"),
+                        (args.limit is not None, "--limit")):
+        if given:
+            raise UsageError(f"hipsem fuzz: error: {name} applies to hipsem's core and the "
+                             "SimPy model; --backend iree runs IREE's own driver")
+    require_iree()
+    return iree_config(config)
+
+
 def fuzz(args: argparse.Namespace, show: Output) -> int:
     config = config_from(args)
+    if getattr(args, "backend", "sim") == "iree":
+        if args.workers is not None or args.scheduler is not None:
+            raise UsageError("hipsem fuzz: error: --workers/--scheduler run the SimPy "
+                             "campaign; --backend iree runs in this process")
+        return _fuzz_single(args, show, config)
     try:
         result = _sharded(args, config, None if args.json else show.err)
     except _ClusterUnusable as error:
@@ -424,8 +452,36 @@ def _report_sharded(show: Output, result: ShardedResult, saved: list[Saved | Non
         print_failure(show, finding.failure, where_saved, document)
 
 
+def _fuzz_single(args: argparse.Namespace, show: Output, config: CampaignConfig) -> int:
+    """`--backend iree`: one search in this process (its runner is not sharded)."""
+    iree = True
+    config = _iree_config(args, config)
+    result = run_campaign(config) if args.json else _live(show.err, config)
+    saved, save_error, document = None, None, None
+    replay_args = " --backend iree" if iree else ""
+    if result.failure is not None:
+        try:
+            saved = save_failure(result.failure, config.defects, args.save_failures)
+        except OSError as error:  # the finding stands: print it in full instead
+            save_error = (f"--save-failures {args.save_failures}: cannot save the "
+                          f"counterexample: {error.strerror or error}")
+            document = counterexample_json(counterexample(result.failure, config.defects))
+        if iree and saved is not None:
+            from ireebackend.fuzz import replayed_on_iree
+
+            saved = replayed_on_iree(result.failure, saved)
+    if args.json:
+        print(json.dumps(summary(result, saved, save_error, replay_args), indent=2,
+                         ensure_ascii=False))
+    else:
+        _report(show, result, saved, document, replay_args)
+    if save_error is not None:
+        show.note(f"hipsem fuzz: error: {save_error}")
+    return EXIT_FOUND if result.failure is not None else EXIT_OK
+
+
 def _report(show: Output, result: CampaignResult, saved: Saved | None,
-            document: str | None = None) -> None:
+            document: str | None = None, replay_args: str = "") -> None:
     label = ", ".join(sorted(d.value for d in result.config.defects)) or "clean core"
     if result.limited:
         limit = (result.config.limit_us or 0) / 1e6
@@ -438,7 +494,7 @@ def _report(show: Output, result: CampaignResult, saved: Saved | None,
     show.print(f"[red]{label}: {', '.join(result.failure.properties)} failed[/red] after "
                f"{result.found_at} examples ({result.found_seconds or 0:.2f} s); shrunk "
                f"in {result.shrink_seconds:.1f} s")
-    print_failure(show, result.failure, saved, document)
+    print_failure(show, result.failure, saved, document, replay_args)
 
 
 # Campaign options that --list-defects would silently ignore.
@@ -481,7 +537,14 @@ def fuzz_main(argv: list[str]) -> int:
     if args.list_defects:
         list_defects(show, args.json)
         return EXIT_OK
-    return fuzz(args, show)
+    try:
+        return fuzz(args, show)
+    except UsageError as error:  # --backend iree with options it has no use for
+        print(str(error), file=sys.stderr)
+        return EXIT_USAGE
+    except HipsemError as error:  # --backend iree without IREE (UNAVAILABLE)
+        print(f"hipsem fuzz: error: {error}", file=sys.stderr)
+        return EXIT_USAGE
 
 
 def demo_fuzz(console: Console | Output, examples: int = 300,

@@ -59,8 +59,9 @@ def _simpler_faults(plan: FaultPlan) -> Iterator[FaultPlan]:
         yield dataclasses.replace(plan, device_lost=None)
 
 
-def _candidates(case: FuzzCase) -> Iterator[FuzzCase]:
-    """Every one-step simplification of `case`, biggest first."""
+def _candidates(case: FuzzCase, base_timing: Timing | None = None) -> Iterator[FuzzCase]:
+    """Every one-step simplification of `case`, biggest first (the timing's simplest form
+    is `base_timing`, a calibration, else the defaults)."""
     s = case.scenario
     for actor, ops in s.actors.items():
         for index in reversed(range(len(ops))):
@@ -69,8 +70,9 @@ def _candidates(case: FuzzCase) -> Iterator[FuzzCase]:
         yield dataclasses.replace(case, scenario=dataclasses.replace(s, faults=plan))
     if s.settings != Settings():
         yield dataclasses.replace(case, scenario=dataclasses.replace(s, settings=Settings()))
-    if case.timing != Timing():
-        yield dataclasses.replace(case, timing=Timing())
+    simplest = base_timing or Timing()
+    if case.timing != simplest:
+        yield dataclasses.replace(case, timing=simplest)
 
 
 def _seeds(failure: Failure, extra: int) -> tuple[int, ...]:
@@ -78,7 +80,7 @@ def _seeds(failure: Failure, extra: int) -> tuple[int, ...]:
 
 
 def minimize(failure: Failure, evaluate: Evaluate, seeds: int = 8,
-             budget_s: float = 10.0) -> Failure:
+             budget_s: float = 10.0, base_timing: Timing | None = None) -> Failure:
     """Simplify `failure` greedily (see the module docstring) within `budget_s` seconds.
 
     `evaluate(case)` returns the case's first failing run (e.g. `campaign.evaluate` with
@@ -90,7 +92,7 @@ def minimize(failure: Failure, evaluate: Evaluate, seeds: int = 8,
     improved = True
     while improved and time.perf_counter() < deadline:
         improved = False
-        for candidate in _candidates(best.case):
+        for candidate in _candidates(best.case, base_timing):
             if time.perf_counter() >= deadline:
                 break
             found = evaluate(dataclasses.replace(candidate, seeds=_seeds(best, seeds)))

@@ -1,4 +1,4 @@
-"""From runs to per-pool, per-capacity estimates: intervals, occupancy, M/G/inf prediction.
+"""From runs to per-pool, per-capacity estimates: intervals, occupancy, analytic prediction.
 
 Quantities (per pool, per capacity N, over R replications):
   miss        the core pool's miss probability (misses / acquires). The pool keeps up to N

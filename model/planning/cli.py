@@ -41,6 +41,7 @@ from typing import Any
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from model.argtypes import timing_file
 from model.core.status import HipsemError
 from model.outpaths import OutputPathError, output_dir, output_file
 from model.output import Output, as_output, output
@@ -99,6 +100,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--exact-calls", action="store_true",
                    help="charge every device call as its own simulated step (slower; by "
                    "default consecutive calls are charged as one, see docs/planning.md)")
+    p.add_argument("--timing", type=timing_file, metavar="FILE",
+                   help="timing file (hipsem calibrate --out FILE) under the workload's "
+                   "own timing overrides (default: DESIGN.md's figures)")
     p.add_argument("--out", type=Path, metavar="DIR", help="write plan.json, plan.csv, plots "
                    "(a folder, created before the simulation starts)")
     p.add_argument("--no-plots", action="store_true", help="with --out: skip the PNG plots")
@@ -225,7 +229,7 @@ def plan_main(argv: list[str]) -> int:
         return EXIT_INVALID
     try:
         check_outputs(args)
-        workload = load_workload(args.workload)
+        workload = load_workload(args.workload, args.timing)
         spec, target = sweep_spec(args, workload.plan)
         what_ifs = _what_ifs(args, workload)
     except (WorkloadError, OutputPathError) as error:

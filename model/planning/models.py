@@ -38,6 +38,13 @@ Models (`choose`), from the workload and the measured runs:
                      queueing streams (Erlang gaps, dependent queues), a stream at
                      utilization >= 1, or runs that overloaded.
 
+The runs can refute a queueing model after it was chosen (`plan.make_plan`): launches
+must find their kernel stream busy as often as its utilization (PASTA holds only for
+Poisson input: `input_check`; the worker's issue chains — an action submitted while the
+worker issues another is launched right after it — and slow misses at tiny capacities
+make the input burstier), and the model's mean in use must match the measured one
+(Little's law: `mean_check`). Then "none applies" with that reason.
+
 Invariant: a `ModelChoice` applies (has a name other than "none") only if every
 assumption it lists holds for the workload and runs; otherwise `reasons` says which failed.
 """
@@ -49,6 +56,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
+from scipy import stats
 
 from model.planning import queueing as qt
 from model.planning.queueing import Pmf, Service
@@ -63,12 +71,19 @@ from model.planning.workload import (
 
 LIGHT = 0.1  # round-robin: M/G/inf only while every stream's utilization is at most this
 BURKE_LIGHT = 0.1  # callback mode, non-exponential kernels: kernel stream at most this
-# The worker issues one action at a time (~W µs each): its departures, the kernel stream's
-# input, are smoother than Poisson. That shifts a heavily loaded kernel stream's tail
-# (measured: benchmarks/analytic_grid.py, thread mode at utilization 0.9); above HEAVY
-# with a worker busier than WORKER_LIGHT no model is claimed.
+# The worker issues one action at a time (~W µs each): its output, the kernel stream's
+# input, is not exactly Poisson, and a heavily loaded queue's tail is sensitive to that
+# (measured: benchmarks/analytic_grid.py, one queue in thread mode at utilization 0.9,
+# 2 of 4 points outside their intervals); above HEAVY with a worker busier than
+# WORKER_LIGHT no model is claimed.
 HEAVY = 0.8
 WORKER_LIGHT = 0.1
+# Little's law check: the model's mean in use must lie in the measured mean's 95% interval
+# (t across replications), widened by this relative margin, or its assumptions broke.
+MEAN_MARGIN = 0.02
+# Poisson-input check: launches must find their kernel stream busy as often as its
+# utilization (PASTA), within this relative margin plus 3 standard errors.
+INPUT_MARGIN = 0.05
 # A batch reaches the stream one action per issue (~W µs): M^X/G/1 (simultaneous arrivals)
 # is claimed only while a batch's spread, (X - 1) W, is at most this share of a kernel.
 BATCH_SPREAD = 0.1
@@ -99,6 +114,7 @@ class ModelChoice:
     inputs: dict[int, list[tuple[float, int, Service]]] = field(default_factory=dict)
     callback: Service | None = None  # the callback stream's service law (callback mode)
     host_function_us: float = 0.0
+    enqueue_us: float = 0.0  # callback mode: launch to the host function's enqueue
 
     @property
     def applies(self) -> bool:
@@ -107,6 +123,51 @@ class ModelChoice:
     @property
     def queueing(self) -> bool:
         return self.applies and self.name != "M/G/inf"
+
+    def refuted(self, reason: str) -> ModelChoice:
+        """This choice turned down by what the runs measured (`reason`)."""
+        return ModelChoice(NONE, (), (f"{self.name} was refuted by the runs: {reason}",),
+                           self.loads)
+
+
+def input_check(loads: Sequence[QueueLoad], launches: int, found_busy: float) -> str | None:
+    """None if the launches found their kernel streams busy as often as Poisson input
+    would (PASTA: the stream's utilization), else the reason: the models' kernel
+    stream is M/G/1, so its input must be Poisson."""
+    if not launches:
+        return None
+    total = sum(ld.rate_hz for ld in loads) or 1.0
+    # the first of a batch of X finds it busy w.p. rho (PASTA), the others always
+    rho = sum(ld.rate_hz * (ld.kernel_utilization + ld.batch - 1) / ld.batch
+              for ld in loads) / total
+    se = (rho * (1 - rho) / launches) ** 0.5
+    if abs(found_busy - rho) <= INPUT_MARGIN * rho + 3 * se:
+        return None
+    return (f"launches found their kernel stream busy {found_busy:.4f} of the time, not the "
+            f"{rho:.4f} (its utilization; with batches of X, (rho + X - 1) / X) that "
+            f"Poisson input would give (PASTA; margin "
+            f"{INPUT_MARGIN:.0%} + 3 standard errors over {launches:,} launches): the "
+            "worker's issue chains (an action submitted while the worker issues another is "
+            "launched right after it) make the stream's input burstier than Poisson")
+
+
+def mean_check(model_mean: float, replication_means: Sequence[float]) -> str | None:
+    """None if `model_mean` is consistent with the measured means (Little's law: the
+    model's mean number in use is its acquire rate x mean hold), else the reason."""
+    n = len(replication_means)
+    measured = sum(replication_means) / n
+    half = 0.0
+    if n >= 2:
+        sd = (sum((m - measured) ** 2 for m in replication_means) / (n - 1)) ** 0.5
+        half = float(stats.t.ppf(0.975, n - 1)) * sd / n ** 0.5
+    slack = half + MEAN_MARGIN * max(model_mean, measured)
+    if abs(model_mean - measured) <= slack:
+        return None
+    return (f"its mean in use {model_mean:.3f} is outside the measured {measured:.3f} "
+            f"+- {slack:.3f} (95% interval + {MEAN_MARGIN:.0%}), so some assumption does "
+            "not hold (e.g. the worker's issue chains launch an action submitted while it "
+            "issues another right after it, 2 us behind: the stream's input is then "
+            "burstier than Poisson)")
 
 
 def service_of(d: Duration) -> Service:
@@ -164,7 +225,11 @@ def _inputs(w: Workload) -> tuple[dict[int, list[tuple[float, int, Service]]], l
         graph = w.graphs[p.graph]
         batch = _batch(w, p)
         rate = p.arrivals.rate_hz / 1e6  # bursts (or steps) per µs
-        law = service_of(w.kernels[graph.nodes[0].kernel])
+        kernels = sorted({n.kernel for n in graph.nodes})
+        laws = tuple(service_of(w.kernels[k]) for k in kernels)
+        weights = tuple(sum(n.kernel == k for n in graph.nodes) / len(graph.nodes)
+                        for k in kernels)
+        law = laws[0] if len(laws) == 1 else Service("mixture", parts=laws, weights=weights)
         if p.queue_offset is None and q > 1:
             split.append(p.name)
             for i in range(q):  # the mean share; the gaps are Erlang-q, not Poisson
@@ -271,8 +336,8 @@ def _queueing_reasons(w: Workload, inputs: dict[int, list[tuple[float, int, Serv
             out.append(f"queue {ld.queue}'s kernel stream is heavily loaded (utilization "
                        f"{ld.kernel_utilization:.2f} > {HEAVY}) behind a worker busy "
                        f"{ld.worker_utilization:.2f} of the time (> {WORKER_LIGHT}): the "
-                       "worker spaces the stream's arrivals (not Poisson), which shifts "
-                       "the tail of a heavily loaded queue")
+                       "stream's input is the worker's output, not exactly Poisson, and so "
+                       "loaded a queue's tail is too sensitive to that for M/G/1")
     issue = issue_us(w)
     for i, ins in inputs.items():
         batches = {b for _, b, _ in ins}
@@ -310,6 +375,7 @@ def _queueing_choice(w: Workload, inputs: dict[int, list[tuple[float, int, Servi
             else f"{stage} per stream") + (f", convolved over {busy} queues" if busy > 1
                                            else "")
     peak_k = max(ld.kernel_utilization for ld in loads)
+    t = w.timing
     assumptions = [
         "each queue receives its own Poisson stream of steps (fixed queue offsets), "
         "independent of the other queues'",
@@ -324,14 +390,18 @@ def _queueing_choice(w: Workload, inputs: dict[int, list[tuple[float, int, Servi
             f"then for its wait and host-callback latency in the callback stream, a second "
             f"single server (mean service {callback.mean:.1f} us, peak utilization "
             f"{peak_c:.2f} < 1) fed by the kernel stream's departures, Poisson for "
-            "exponential kernels (Burke)")
+            "exponential kernels (Burke), no earlier than the host function's enqueue "
+            f"{t.record_event_us + t.stream_wait_event_us + t.launch_host_func_us:.0f} us "
+            "after the launch (an M/G/inf phase)")
     else:
         assumptions.append("plus the measured time the completion loop takes to retire "
                            "an action after its kernel ended (an M/G/inf phase)")
     assumptions.append("acquires see the time average (PASTA); the pool's count is the "
                        "convolution of the independent queues' counts")
+    t = w.timing
     return ModelChoice(name, tuple(assumptions), (), loads, inputs, callback,
-                       w.timing.host_function_us)
+                       t.host_function_us,
+                       t.record_event_us + t.stream_wait_event_us + t.launch_host_func_us)
 
 
 # ----------------------------------------------------------------------- predictions
@@ -339,55 +409,108 @@ def _queueing_choice(w: Workload, inputs: dict[int, list[tuple[float, int, Servi
 
 @dataclass(frozen=True, slots=True)
 class Prediction:
-    """A pool's predicted count: `pmf` (time average over the pool) and the tail an
-    acquire sees (`seen_at_least`, which adds a batch's earlier members)."""
+    """A pool's predicted count: `pmf`, the time average over the pool, and `seen`, what
+    an acquire finds (its own queue as an arriving action sees it, with the earlier
+    members of its batch; the other queues at their time average)."""
 
     pmf: Pmf
-    batch_weights: tuple[tuple[int, float], ...]  # (batch size, share of acquires)
+    seen: Pmf
 
     def seen_at_least(self, n: int) -> float:
-        total = 0.0
-        for batch, weight in self.batch_weights:
-            total += weight * sum(qt.at_least(self.pmf, n - j) for j in range(batch)) / batch
-        return float(min(1.0, max(0.0, total)))
+        return qt.at_least(self.seen, n)
 
     @property
     def mean(self) -> float:
         return qt.mean(self.pmf)
 
 
+@dataclass(frozen=True, slots=True)
+class _Queue:
+    """One queue's count: time average, as its own acquires see it, and their weight."""
+
+    average: Pmf
+    seen: Pmf
+    rate: float  # acquires per µs
+    key: tuple[tuple[float, int, Service], ...]  # its inputs: equal keys, equal counts
+
+
 def predict(choice: ModelChoice, pool: str, mean_in_use: float, post_kernel_us: float,
             publish_lag_us: float) -> Prediction | None:
     """The pool's predicted count under `choice` (None when no model applies).
 
-    `mean_in_use` (measured) gives M/G/inf its a; `post_kernel_us` (thread mode: kernel
-    end to retirement, measured) and `publish_lag_us` (how much later than its event an
-    action's timepoint is acquired, measured) are the core's own µs-scale steps.
+    Measured inputs: `mean_in_use` gives M/G/inf its a; `post_kernel_us` (thread mode:
+    kernel end to retirement) and `publish_lag_us` (how much later than its event an
+    action's timepoint is acquired) are the core's own µs-scale steps.
     """
     if not choice.applies:
         return None
     if not choice.queueing:
-        return Prediction(qt.poisson_pmf(mean_in_use), ((1, 1.0),))
-    per_queue: list[Pmf] = []
-    weights: dict[int, float] = defaultdict(float)
-    total_rate = sum(ld.rate_hz for ld in choice.loads) or 1.0
-    for ins in choice.inputs.values():
-        if not ins:
-            continue
-        rate = sum(r * b for r, b, _ in ins)
-        pmf = _stage(ins)
-        if choice.callback is not None:
-            body = min(1.0, choice.host_function_us / choice.callback.mean)
-            pmf = qt.convolve([pmf, qt.thin(qt.mg1(rate, choice.callback), body)])
-        else:
-            pmf = qt.convolve([pmf, qt.poisson_pmf(rate * max(0.0, post_kernel_us))])
-        if pool == "timepoint" and publish_lag_us > 0:
-            busy = 1.0 - float(pmf[0])
-            pmf = qt.thin(pmf, rate * publish_lag_us / busy if busy > 0 else 0.0)
-        per_queue.append(pmf)
-        for _, b, _ in ins:
-            weights[b] += rate * 1e6 / total_rate
-    return Prediction(qt.convolve(per_queue), tuple(sorted(weights.items())))
+        pmf = qt.poisson_pmf(mean_in_use)
+        return Prediction(pmf, pmf)
+    queues = [_queue(choice, ins, pool, post_kernel_us, publish_lag_us)
+              for ins in choice.inputs.values() if ins]
+    return _combine(queues)
+
+
+def _queue(choice: ModelChoice, ins: list[tuple[float, int, Service]], pool: str,
+           post_kernel_us: float, publish_lag_us: float) -> _Queue:
+    rate = sum(r * b for r, b, _ in ins)
+    average = _stage(ins)
+    seen = _batch_seen(average, ins)
+    extra = [qt.poisson_pmf(rate * max(0.0, post_kernel_us))]
+    if choice.callback is not None:
+        body = min(1.0, choice.host_function_us / choice.callback.mean)
+        extra = [qt.thin(qt.mg1(rate, choice.callback), body),
+                 qt.poisson_pmf(rate * _enqueue_wait(choice.enqueue_us, qt.mean(average)
+                                                     / rate if rate else 0.0))]
+    average, seen = qt.convolve([average, *extra]), qt.convolve([seen, *extra])
+    if pool == "timepoint" and publish_lag_us > 0:
+        busy = 1.0 - float(average[0])
+        average = qt.thin(average, rate * publish_lag_us / busy if busy > 0 else 0.0)
+        seen = qt.thin(seen, rate * publish_lag_us / busy if busy > 0 else 0.0)
+    return _Queue(average, seen, rate, tuple(ins))
+
+
+def _enqueue_wait(enqueue_us: float, sojourn_us: float) -> float:
+    """E[max(0, D - T)]: how long a kernel that ends before its host function is enqueued
+    (D µs after the launch) waits for it; T ~ exponential with the stream's mean sojourn.
+    An extra M/G/inf phase before the callback stream."""
+    if sojourn_us <= 0:
+        return enqueue_us
+    return enqueue_us - sojourn_us * (1.0 - float(np.exp(-enqueue_us / sojourn_us)))
+
+
+def _batch_seen(average: Pmf, ins: list[tuple[float, int, Service]]) -> Pmf:
+    """An acquire that is the j-th of a batch of X finds j more (j uniform below X)."""
+    batch = ins[0][1] if len(ins) == 1 else 1
+    if batch == 1:
+        return average
+    shifted = np.zeros(len(average) + batch - 1)
+    for j in range(batch):
+        shifted[j:j + len(average)] += average / batch
+    return shifted
+
+
+def _combine(queues: list[_Queue]) -> Prediction:
+    """The pool: the convolution over queues; an acquire's view mixes, over its queue q,
+    q's own view with the others' time averages (prefix and suffix products)."""
+    prefix = [np.ones(1)]
+    for q in queues:
+        prefix.append(qt.convolve([prefix[-1], q.average]))
+    suffix = [np.ones(1)]
+    for q in reversed(queues):
+        suffix.append(qt.convolve([suffix[-1], q.average]))
+    suffix.reverse()
+    total_rate = sum(q.rate for q in queues) or 1.0
+    seen = np.zeros(1)
+    part = seen
+    for i, q in enumerate(queues):
+        if not i or q.key != queues[i - 1].key:  # identical neighbours: the same view
+            part = qt.convolve([prefix[i], q.seen, suffix[i + 1]])
+        if len(part) > len(seen):
+            seen = np.pad(seen, (0, len(part) - len(seen)))
+        seen[: len(part)] += q.rate / total_rate * part
+    return Prediction(prefix[-1], seen)
 
 
 def _stage(ins: list[tuple[float, int, Service]]) -> Pmf:

@@ -19,7 +19,7 @@ import json
 import math
 import re
 from collections.abc import Callable
-from dataclasses import fields
+from dataclasses import fields, replace
 from pathlib import Path
 from typing import Any
 
@@ -92,20 +92,25 @@ def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not valid JSON")
 
 
-def load_workload(path: str | Path) -> Workload:
-    """Read a workload file (or a Chrome/Perfetto trace, imported with defaults)."""
+def load_workload(path: str | Path, timing_base: Timing | None = None) -> Workload:
+    """Read a workload file (or a Chrome/Perfetto trace, imported with defaults).
+
+    `timing_base` (a calibrated timing, `plan --timing FILE`) replaces the defaults under
+    the workload's own `timing` overrides."""
     from model.planning.trace import import_trace_document, is_trace
 
     p = Path(path)
     doc = decode(p)
     if is_trace(doc):
-        return import_trace_document(doc, str(p))
-    return parse_workload(doc, str(p), p.parent)
+        imported = import_trace_document(doc, str(p))
+        return imported if timing_base is None else replace(imported, timing=timing_base)
+    return parse_workload(doc, str(p), p.parent, timing_base)
 
 
-def parse_workload(doc: Any, source: str = "<memory>", base: Path | None = None) -> Workload:
+def parse_workload(doc: Any, source: str = "<memory>", base: Path | None = None,
+                   timing_base: Timing | None = None) -> Workload:
     """Validate a decoded workload document (see the module docstring)."""
-    return _Parser(Checker(source), base or Path.cwd()).workload(doc)
+    return _Parser(Checker(source), base or Path.cwd(), timing_base).workload(doc)
 
 
 _TOP_REQUIRED = ("format", "queues", "processes")
@@ -114,9 +119,10 @@ _TOP_OPTIONAL = ("name", "description", "completion", "max_wait_events", "timing
 
 
 class _Parser:
-    def __init__(self, check: Checker, base: Path) -> None:
+    def __init__(self, check: Checker, base: Path, timing_base: Timing | None = None) -> None:
         self.c = check
         self.base = base
+        self.timing_base = timing_base or Timing()
         self.kernels: dict[str, Duration] = {}
         self.graphs: dict[str, Graph] = {}
 
@@ -170,7 +176,7 @@ class _Parser:
         d = self.c.obj(value, "timing", (), names)
         checked = {k: self.c.number(v, key_path("timing", k)) for k, v in d.items()}
         try:
-            return Timing(**checked)
+            return replace(self.timing_base, **checked)
         except InvalidArgumentError as e:
             self.c.fail("timing", str(e))
 

@@ -27,7 +27,13 @@ from model.planning.analysis import (
     time_histogram,
     window_of,
 )
-from model.planning.models import ModelChoice, choose, predicted_ccdf
+from model.planning.models import (
+    ModelChoice,
+    choose,
+    input_check,
+    mean_check,
+    predicted_ccdf,
+)
 from model.planning.recommend import Recommendation, recommend
 from model.planning.simulate import RunResult
 from model.planning.sweep import Job, OnResult, SweepSpec, jobs_of, run_sweep
@@ -90,6 +96,10 @@ def make_plan(workload: Workload, variant: WhatIf, results: Sequence[RunResult],
     overloaded = sum(r.overloaded for r in results)
     model = choose(workload, overloaded, len(results))
     per_pool = points(results, model)
+    refutation = _refutation(model, per_pool, results) if model.queueing else None
+    if refutation is not None:
+        model = model.refuted(refutation)
+        per_pool = points(results, model)
     largest = [r for r in results if r.capacity == max(spec.capacities)]
     every = bool(results) and overloaded == len(results)
     pools = {pool: _pool_plan(pool, per_pool[pool], largest, target, model, every)
@@ -103,6 +113,23 @@ def make_plan(workload: Workload, variant: WhatIf, results: Sequence[RunResult],
         overloaded_runs=overloaded,
         mean_unfinished=sum(r.unfinished for r in results) / max(1, len(results)),
     )
+
+
+def _refutation(model: ModelChoice, per_pool: dict[str, list[PoolPoint]],
+                results: Sequence[RunResult]) -> str | None:
+    """Why the runs refute the model: its kernel streams' input is not Poisson, or its
+    mean in use misses the measured one at some (pool, capacity); else None."""
+    launches = sum(r.launches for r in results)
+    busy = sum(r.found_busy * r.launches for r in results) / max(1, launches)
+    if (why := input_check(model.loads, launches, busy)) is not None:
+        return why
+    for pool, pts in per_pool.items():
+        for p in pts:
+            means = [window_of(r, pool).mean_in_use for r in results
+                     if r.capacity == p.capacity]
+            if p.analytic_mean is not None and (why := mean_check(p.analytic_mean, means)):
+                return f"{pool} pool, capacity {p.capacity}: {why}"
+    return None
 
 
 def _pool_plan(pool: str, pts: list[PoolPoint], largest: Sequence[RunResult],

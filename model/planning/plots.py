@@ -89,7 +89,7 @@ def _miss_axes(ax: Any, plan: Plan, pp: PoolPlan) -> None:
     ax.set_xlabel("capacity N")
     ax.set_ylabel("P(acquire misses)")
     ax.set_title(f"{POOL_TITLES[pp.pool]} pool")
-    ax.legend(fontsize="small")
+    ax.legend(fontsize="x-small", loc="upper right", framealpha=0.85)
 
 
 def _per_pool_figure(plan: Plan, path: Path, draw: Callable[[Any, Plan, PoolPlan], None],
@@ -132,7 +132,7 @@ def _ccdf_axes(ax: Any, plan: Plan, pp: PoolPlan) -> None:
     ax.set_xlabel("objects in use n")
     ax.set_ylabel("P(in use >= n)")
     ax.set_title(f"{POOL_TITLES[pp.pool]} pool, N={pp.points[-1].capacity}")
-    ax.legend(fontsize="small")
+    ax.legend(fontsize="x-small", loc="upper right", framealpha=0.85)
 
 
 def plot_ccdf(plan: Plan, path: Path) -> Path:
@@ -154,7 +154,7 @@ def plot_what_ifs(plans: Sequence[Plan], path: Path) -> Path:
         ax.set_xlabel("capacity N")
         ax.set_ylabel("P(acquire misses), core pool")
         ax.set_title(f"{POOL_TITLES[pool]} pool (star: recommended)")
-        ax.legend(fontsize="x-small")
+        ax.legend(fontsize="x-small", loc="upper right", framealpha=0.85)
     fig.suptitle("what-if comparison (open triangles: no miss seen, below the 95% bound)")
     return _save(fig, path)
 

@@ -109,7 +109,7 @@ CSV_COLUMNS = (
     "miss_hi", "fixed_miss_p", "fixed_miss_lo", "fixed_miss_hi", "analytic_p",
     "mean_in_use", "acquire_rate_hz", "mean_hold_us", "creates_per_s", "destroys_per_s",
     "occ_p50", "occ_p99", "occ_p99.9", "occ_max", "miss_cost_us",
-    "added_latency_us_per_acquire", "recommended", "fixed_recommended",
+    "added_latency_us_per_acquire", "recommended", "fixed_recommended", "analytic_model",
 )
 
 
@@ -122,6 +122,7 @@ def _row(plan: Plan, pp: PoolPlan, p: PoolPoint) -> list[Any]:
         p.mean_hold_us, p.creates_per_s, p.destroys_per_s, occ["p50"], occ["p99"],
         occ["p99.9"], occ["max"], p.miss_cost_us, p.added_us_per_acquire,
         _cap(pp.recommendation.capacity), _cap(pp.fixed_recommendation.capacity),
+        plan.model.name,
     ]
 
 

@@ -76,6 +76,8 @@ class RunResult:
     drained: bool  # the run went quiet within the drain limit (then invariants held)
     wall_s: float  # wall-clock seconds the run took
     post_kernel_us: float = 0.0  # mean µs from a kernel's end to its action's retirement
+    found_busy: float = 0.0  # fraction of launches that found their kernel stream busy
+    launches: int = 0  # launches in the window (found_busy's denominator)
 
     @property
     def overloaded(self) -> bool:
@@ -96,15 +98,31 @@ def backlogged(unfinished: int, actions: int) -> bool:
     return unfinished > 100 and unfinished > 0.05 * actions
 
 
-class RetireTimer(Observer):
-    """Mean time from a kernel's end to its action's retirement (events and timepoints
-    are released then), over actions retired after `start_us`: the hold an object has
-    beyond the streams' queueing, which the analytic models add (`models.py`)."""
+class StreamTimer(Observer):
+    """What the analytic models (`models.py`) take from a run, over `[start_us, end)`:
 
-    def __init__(self, env: simpy.Environment, start_us: float) -> None:
+    * `post_kernel_us`: mean time from a kernel's end to its action's retirement (when
+      its event and timepoint are released): the hold beyond the streams' queueing;
+    * `found_busy`: the fraction of launches that found their kernel stream busy (a
+      kernel launched and not ended). Poisson input would make it the stream's
+      utilization (PASTA); the worker's issue chains make it larger.
+    """
+
+    def __init__(self, env: simpy.Environment, device: SimDevice, start_us: float) -> None:
         self.env, self.start_us = env, start_us
         self.ends: dict[str, float] = {}
         self.total_us, self.count = 0.0, 0
+        self.launches = self.busy = 0
+        self._launch = device.launch_work
+        device.launch_work = self.launch_work  # type: ignore[method-assign]
+        device.on_work_end = self.work_end
+
+    def launch_work(self, stream: Any, work: WorkItem) -> None:
+        """The device's launch_work, counting launches that find the stream busy."""
+        if self.env.now >= self.start_us:
+            self.launches += 1
+            self.busy += stream.pending > 0
+        self._launch(stream, work)
 
     def work_end(self, tag: str, stream: str, now: float) -> None:
         self.ends[tag] = now
@@ -119,6 +137,10 @@ class RetireTimer(Observer):
     @property
     def mean_us(self) -> float:
         return self.total_us / self.count if self.count else 0.0
+
+    @property
+    def found_busy(self) -> float:
+        return self.busy / self.launches if self.launches else 0.0
 
 
 class PlanningRun:
@@ -145,14 +167,13 @@ class PlanningRun:
         self.warmup_us = 0.0
         self.steps = self.actions = 0
         self.host_wait_us = 0.0
-        self.retire_timer = RetireTimer(self.env, self.warmup_us)
-        self.device.on_work_end = self.retire_timer.work_end
-        self.ctx.observer = self.retire_timer
+        self.stream_timer = StreamTimer(self.env, self.device, self.warmup_us)
+        self.ctx.observer = self.stream_timer
 
     def run(self, duration_s: float, warmup_s: float = 0.0) -> RunResult:
         started = time.perf_counter()
         self.end_us, self.warmup_us = duration_s * 1e6, min(warmup_s, duration_s) * 1e6
-        self.retire_timer.start_us = self.warmup_us
+        self.stream_timer.start_us = self.warmup_us
         self.env.process(self._main())
         if self.warmup_us > 0:
             self.env.run(until=self.warmup_us)
@@ -166,7 +187,8 @@ class PlanningRun:
             self.end_us + max(duration_s * 1e6, DRAIN_MIN_US))
         return RunResult(self.capacity, self.seed, *windows, self.steps, self.actions,
                          self.host_wait_us, unfinished, drained, time.perf_counter() - started,
-                         self.retire_timer.mean_us)
+                         self.stream_timer.mean_us, self.stream_timer.found_busy,
+                         self.stream_timer.launches)
 
     def _unfinished(self) -> int:
         stats = [q.statistics() for q in self.queues]

@@ -280,16 +280,24 @@ class _Explainer:
         return sorted(out, key=lambda c: self._order(c[0]))
 
     def _cycle_from(self, start: str, members: set[str]) -> list[str]:
-        path, seen = [start], {start}
-        while True:
-            nxt = [w for w in self.edges.get(path[-1], []) if w in members]
-            if start in nxt:
-                return path
-            fresh = [w for w in nxt if w not in seen]
-            if not fresh:  # cannot happen inside a strongly connected component
-                return path
-            path.append(fresh[0])
-            seen.add(fresh[0])
+        """A shortest cycle through `start` inside its strongly connected component
+        `members` (breadth-first from `start` back to it; a greedy walk can dead-end)."""
+        parent: dict[str, str] = {}
+        frontier = [start]
+        while frontier:
+            following: list[str] = []
+            for v in frontier:
+                for w in self.edges.get(v, []):
+                    if w == start:
+                        path = [v]
+                        while path[-1] != start:
+                            path.append(parent[path[-1]])
+                        return path[::-1]
+                    if w in members and w not in parent:
+                        parent[w] = v
+                        following.append(w)
+            frontier = following
+        raise AssertionError(f"{start} is on no cycle of its component")  # Tarjan says so
 
     def explain(self) -> dict[str, Any] | None:
         nodes = self.g.nodes

@@ -69,8 +69,10 @@ def replay_command(scenario_file: str, seed: int, defects: Sequence[str] = (),
     words = ["hipsem", "run", scenario_file, "--seed", str(seed)]
     for d in defects:
         words += ["--defect", d]
-    if backend != "sim":
+    if backend == "hip":
         words += ["--backend", backend, "--hip-runtime", hip_runtime]
+    elif backend != "sim":
+        words += ["--backend", backend]
     return " ".join(shlex.quote(w) for w in words)
 
 

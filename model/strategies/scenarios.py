@@ -29,6 +29,7 @@ without special-casing any defect.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 
 from hypothesis import strategies as st
@@ -80,18 +81,28 @@ def core_settings() -> st.SearchStrategy[Settings]:
     return st.integers(0, 255).map(_settings)
 
 
-def _timing(code: int) -> Timing:
-    return Timing(callback_latency_us=_LATENCIES[code & 3], host_op_us=_HOST_OPS[code >> 2 & 3],
-                  jitter=_JITTERS[code >> 4 & 3], host_function_us=_HOST_FUNCTIONS[code >> 6 & 3])
+def _timing(code: int, base: Timing | None = None) -> Timing:
+    if base is None:
+        return Timing(callback_latency_us=_LATENCIES[code & 3],
+                      host_op_us=_HOST_OPS[code >> 2 & 3], jitter=_JITTERS[code >> 4 & 3],
+                      host_function_us=_HOST_FUNCTIONS[code >> 6 & 3])
+    # Code 0 of each table is the base's own figure (a calibration), the others as above.
+    pick = [(name, table[i]) for name, table, i in (
+        ("callback_latency_us", _LATENCIES, code & 3), ("host_op_us", _HOST_OPS, code >> 2 & 3),
+        ("jitter", _JITTERS, code >> 4 & 3), ("host_function_us", _HOST_FUNCTIONS, code >> 6 & 3),
+    ) if i]
+    return dataclasses.replace(base, **dict(pick))
 
 
-def timings() -> st.SearchStrategy[Timing]:
+def timings(base: Timing | None = None) -> st.SearchStrategy[Timing]:
     """Timing models: callback latency 100/10/1/500 us, host op 1/0.2/5 us, jitter
     0.1/0.5/0, host function (callback body) 1/50/300 us — slow callbacks delay every
     other queue's completions, since all host functions share one runtime thread.
+    With `base` (a calibrated timing, `--timing FILE`) every other field is the base's,
+    and the first figure of each list is the base's own.
 
-    Shrinks toward `Timing()` (the defaults of DESIGN.md)."""
-    return st.integers(0, 255).map(_timing)
+    Shrinks toward `Timing()` (the defaults of DESIGN.md), or toward `base`."""
+    return st.integers(0, 255).map(lambda code: _timing(code, base))
 
 
 def shapes(max_queues: int = 4, max_semaphores: int = 6, max_actors: int = 3,
@@ -173,20 +184,21 @@ def scenarios(max_ops: int = 24, max_queues: int = 4, max_semaphores: int = 6,
 
 def cases(max_ops: int = 24, seeds_per_case: int = 1, draw_timing: bool = True,
           scenario: st.SearchStrategy[Scenario] | None = None,
-          faults: bool = False) -> st.SearchStrategy[FuzzCase]:
+          faults: bool = False,
+          base_timing: Timing | None = None) -> st.SearchStrategy[FuzzCase]:
     """A `FuzzCase`: a scenario (from `scenario`, default `scenarios(max_ops)`),
-    `seeds_per_case` consecutive run seeds and a timing model; with `faults`, the
-    scenario carries a drawn fault plan (`model.strategies.faults`).
+    `seeds_per_case` consecutive run seeds and a timing model (`timings(base_timing)`);
+    with `faults`, the scenario carries a drawn fault plan (`model.strategies.faults`).
 
-    Seeds shrink toward 0, 1, ...; the timing toward `Timing()`; the fault plan toward
-    no fault, then the earliest, simplest one.
+    Seeds shrink toward 0, 1, ...; the timing toward `Timing()` (or `base_timing`); the
+    fault plan toward no fault, then the earliest, simplest one.
     """
     drawn = scenario if scenario is not None else scenarios(max_ops)
     return st.builds(
         FuzzCase,
         with_faults(drawn) if faults else drawn,
         st.integers(0, 2**16).map(lambda s: tuple(range(s, s + seeds_per_case))),
-        timings() if draw_timing else st.just(Timing()),
+        timings(base_timing) if draw_timing else st.just(base_timing or Timing()),
     )
 
 

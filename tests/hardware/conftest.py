@@ -38,8 +38,8 @@ def hip_runtime(request: pytest.FixtureRequest) -> RuntimeInfo:
     try:
         return select_runtime(kind)
     except RuntimeUnavailable as exc:
-        if kind == "rocm":
-            pytest.skip(f"--hip-runtime=rocm requested but ROCm is unavailable: {exc}")
+        if kind in ("rocm", "cuda"):
+            pytest.skip(f"--hip-runtime={kind} requested but it is unavailable: {exc}")
         raise
 
 
@@ -47,7 +47,8 @@ def hip_runtime(request: pytest.FixtureRequest) -> RuntimeInfo:
 def cpu_runtime(hip_runtime: RuntimeInfo) -> CpuRuntimeLib:
     """The CPU runtime's hipsem* extras; skips the test on ROCm."""
     if hip_runtime.cpu is None:
-        pytest.skip("needs hipsem's CPU runtime (this run uses --hip-runtime=rocm)")
+        pytest.skip(f"needs hipsem's CPU runtime (this run uses --hip-runtime="
+                    f"{hip_runtime.kind})")
     return hip_runtime.cpu
 
 

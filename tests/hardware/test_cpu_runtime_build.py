@@ -84,7 +84,7 @@ def test_select_runtime_is_idempotent_and_refuses_a_switch(hip_runtime: RuntimeI
     with pytest.raises(RuntimeConflictError, match="cannot switch"):
         select_runtime(other)
     with pytest.raises(InvalidArgumentError, match="unknown HIP runtime"):
-        select_runtime("cuda")
+        select_runtime("vulkan")
 
 
 def test_cpu_runtime_is_the_only_hip_library(cpu_runtime: cpu_runtime.CpuRuntimeLib) -> None:

@@ -74,3 +74,39 @@ def test_diff_command_exit_codes(hip_runtime: RuntimeInfo, capsys: pytest.Captur
     bad.write_text("[]")
     assert main(["diff", str(bad), *runtime]) == 2
     assert str(bad) in capsys.readouterr().err
+
+
+def test_a_disagreement_is_confirmed_before_it_is_reported() -> None:
+    """One stalled HIP run (here: another seed's SimPy record with one op's status changed)
+    is re-run: an item that varies across the HIP runs is racy, one that is wrong in every
+    run stays DISAGREE."""
+    from model.scenario.record import RunRecord
+    from model.sim.runner import run_sim
+
+    scenario = load_scenario(ROOT / "examples" / "submit-with-wait.json")
+
+    def flaky(s: object, k: int) -> RunRecord:
+        record = run_sim(scenario, k)
+        if k == 0:  # only the first HIP run is off
+            record.ops["x"].status = "ABORTED"
+        return record
+
+    def broken(s: object, k: int) -> RunRecord:
+        record = run_sim(scenario, k)
+        record.ops["x"].status = "ABORTED"
+        return record
+
+    calls: list[int] = []
+
+    def counted(s: object, k: int) -> RunRecord:
+        calls.append(k)
+        return flaky(s, k)
+
+    racy = diff_scenario(scenario, "cpu", run_hip=counted, sim_runs=1)
+    assert {item: v for item, _, _, v in racy.rows}["op x"] == "racy"
+    assert racy.disagreements == 0 and calls == [0, 1]
+    wrong = diff_scenario(scenario, "cpu", run_hip=broken, sim_runs=1)
+    assert {item: v for item, _, _, v in wrong.rows}["op x"] == "DISAGREE"
+    assert not wrong.ok
+    once = diff_scenario(scenario, "cpu", run_hip=broken, sim_runs=1, confirm_runs=0)
+    assert once.disagreements and not once.ok

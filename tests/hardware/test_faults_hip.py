@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from hipbackend.cpu_runtime import CpuRuntimeLib
+from hipbackend.diff import diff_scenario
 from hipbackend.errors import HipError, RuntimeUnavailable, hip_check
 from hipbackend.faults import HipFaults
 from hipbackend.runner import HipRun
@@ -90,3 +91,39 @@ def test_both_backends_agree_on_a_determined_fault(path: Path, completion: Compl
     assert {k: r.status for k, r in hip.ops.items()} == {k: r.status for k, r in sim.ops.items()}
     assert [(h.kind, h.call, h.error, h.victims) for h in hip.faults] == \
         [(h.kind, h.call, h.error, h.victims) for h in sim.faults]
+
+
+@pytest.mark.parametrize("path", FAULTED, ids=lambda p: p.stem)
+def test_hipsem_diff_agrees_on_faulted_scenarios(path: Path, hip_runtime: RuntimeInfo) -> None:
+    if hip_runtime.cpu is None:
+        pytest.skip("fault injection needs the CPU runtime")
+    result = diff_scenario(load_scenario(path), hip_runtime.kind)
+    assert result.violations == {"sim": [], "hip": []}
+    assert [r for r in result.rows if r[3] == "DISAGREE"] == []
+
+
+def test_a_probabilistic_plan_draws_the_same_faults_on_both_backends(
+        hip_runtime: RuntimeInfo) -> None:
+    """One queue, so the n-th launch is the same action on both backends; the draw is
+    keyed by (run seed, call, occurrence), never by thread timing."""
+    if hip_runtime.cpu is None:
+        pytest.skip("fault injection needs the CPU runtime")
+    from model.faults import CallFault
+    from model.scenario.parse import parse_scenario
+
+    sc = parse_scenario({
+        "format": "hipsem/scenario-1", "name": "flaky-chain", "semaphores": {"S": 0},
+        "queues": ["q0"], "actors": {"main": [
+            {"op": "execute", "id": f"x{i}", "queue": "q0", "signal": {"S": i + 1},
+             "duration_us": 10} for i in range(8)]},
+    })
+    plan = FaultPlan(calls=(CallFault("launch_work", "hipErrorLaunchFailure", probability=0.4),))
+    sc = dataclasses.replace(sc, faults=plan)
+    fired = 0
+    for seed in range(3):
+        sim, hip = run_sim(sc, seed), HipRun(sc, seed, (), hip_runtime.kind).run()
+        assert [(h.occurrence, h.victims) for h in hip.faults] == \
+            [(h.occurrence, h.victims) for h in sim.faults]
+        assert check(sc, hip) == [] and check(sc, sim) == []
+        fired += len(sim.faults)
+    assert fired

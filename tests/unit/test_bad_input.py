@@ -103,6 +103,7 @@ def _cases() -> list[Case]:
         Case("run-rocm-without-hip", ("run", CHAIN, "--hip-runtime", "rocm"), "--backend hip"),
         Case("run-wall-limit-hip", ("run", CHAIN, "--backend", "hip", "--wall-limit", "1"),
              "--wall-limit"),
+        Case("run-limit-hip", ("run", CHAIN, "--backend", "hip", "--limit", "1"), "--limit"),
         Case("run-wall-limit-nan", ("run", CHAIN, "--wall-limit", "nan"), "--wall-limit"),
         Case("run-seed-negative", ("run", CHAIN, "--seed", "-1"), "--seed"),
         Case("run-seed-text", ("run", CHAIN, "--seed", "x"), "--seed"),

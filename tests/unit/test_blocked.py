@@ -163,3 +163,16 @@ def test_a_long_blocked_chain_is_explained_in_linear_time() -> None:
     assert len(lines) == n + 1 and blocked["cycles"] == []
     text = format_summary(build_report(sc, record, []))
     assert f"... and {n + 1 - 12} more (see --json: blocked)" in text
+
+
+def test_cycle_is_found_where_a_greedy_walk_dead_ends() -> None:
+    """a -> b, b -> {c, d}, c -> b, d -> a: walking to the first unseen successor goes
+    a, b, c and dead-ends at c (found by the property suite: a KeyError for a missing
+    step c -> a); the cycle through a is a, b, d."""
+    from model.scenario.blocked import _Explainer
+
+    explainer = _Explainer.__new__(_Explainer)
+    explainer.edges = {"a": ["b"], "b": ["c", "d"], "c": ["b"], "d": ["a"]}
+    assert explainer._cycle_from("a", {"a", "b", "c", "d"}) == ["a", "b", "d"]
+    explainer.edges = {"s": ["s"]}
+    assert explainer._cycle_from("s", {"s"}) == ["s"]

@@ -259,3 +259,12 @@ def test_a_terminal_gets_tables_and_plain_gets_tab_separated_lines() -> None:
     plain = _on_a_terminal("fuzz", "--list-defects", "--plain")
     assert not BOX & set(plain) and "\x1b[" not in plain
     assert "lifo-ready\t" in plain
+
+
+def test_a_long_line_on_a_terminal_is_not_broken() -> None:
+    file = io.StringIO()
+    show = Output(False, Console(file=file, width=40, force_terminal=True, color_system=None),
+                  Console(stderr=True))
+    command = "replay: hipsem run examples/reverse-chain.json --seed 0 --defect fresh-event-wait"
+    show.print(command)
+    assert file.getvalue() == command + "\n"

@@ -13,8 +13,7 @@ from typing import Any
 
 import jsonschema
 import pytest
-from hypothesis import find
-from hypothesis import strategies as st
+from hypothesis import find, given, settings
 
 from model.core.context import CoreContext
 from model.core.defects import Defect
@@ -39,7 +38,7 @@ from model.scenario.parse import ScenarioError, load_scenario, parse_scenario, s
 from model.scenario.record import RunRecord
 from model.scenario.types import Completion, Scenario, Settings
 from model.sim.runner import run_sim
-from model.strategies import FuzzCase, fault_plans, scenarios
+from model.strategies import FuzzCase, fault_plans, scenarios, with_faults
 from tests.unit.helpers import execute
 from tests.unit.helpers import scenario as make_scenario
 
@@ -322,15 +321,18 @@ def test_fault_plans_shrink_toward_no_fault_then_the_earliest_simplest() -> None
 
 
 def test_drawn_fault_plans_are_valid_scenario_sections() -> None:
-    @st.composite
-    def faulted(draw: st.DrawFn) -> Scenario:
-        sc = draw(scenarios(max_ops=8))
-        return dataclasses.replace(sc, faults=draw(fault_plans(sc)))
+    kinds: set[str] = set()
 
-    sample = find(faulted(), lambda s: bool(s.faults.work))
-    assert parse_scenario(scenario_to_json(sample)) == sample
-    for call in sample.faults.calls:
-        assert call.error in CALL_ERRORS
+    @settings(max_examples=150, database=None, deadline=None)
+    @given(with_faults(scenarios(max_ops=8)))
+    def valid(sc: Scenario) -> None:
+        assert parse_scenario(scenario_to_json(sc)) == sc
+        assert all(c.error in CALL_ERRORS for c in sc.faults.calls)
+        kinds.update(k for k, v in (("call", sc.faults.calls), ("work", sc.faults.work),
+                                    ("lost", sc.faults.device_lost)) if v)
+
+    valid()
+    assert kinds == {"call", "work", "lost"}
 
 
 def test_the_minimizer_drops_a_work_fault_with_its_execute() -> None:
@@ -345,3 +347,18 @@ def test_the_minimizer_drops_a_work_fault_with_its_execute() -> None:
     assert best.case.scenario.faults == NO_FAULTS
     parse_scenario(scenario_to_json(best.case.scenario))
     assert best.case.scenario.settings == Settings()
+
+
+def test_a_saved_faulted_counterexample_carries_its_plan_and_replays(tmp_path: Path) -> None:
+    from model.fuzz.campaign import CampaignConfig, run_campaign
+    from model.fuzz.replay import save_failure
+
+    defects = frozenset({Defect.ISSUE_FAILURE_KEEPS_SIGNALS})
+    result = run_campaign(CampaignConfig(examples=300, seed=0, defects=defects, faults=True,
+                                         shrink_seconds=5.0))
+    assert result.failure is not None
+    saved = save_failure(result.failure, defects, tmp_path)
+    assert saved.replays
+    replayed = load_scenario(saved.scenario_file)
+    assert replayed.faults == result.failure.case.scenario.faults and replayed.faults
+    assert replayed.replay.defects == ("issue-failure-keeps-signals",)

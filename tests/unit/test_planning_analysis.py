@@ -107,3 +107,18 @@ def test_a_model_applies_only_where_its_assumptions_hold(
     choice = choose(_workload(graph, arrivals))
     assert (choice.name, list(choice.reasons)) == (model, reasons)
     assert choice.applies == (not reasons)
+
+
+def test_the_runs_refute_a_model_whose_assumptions_they_contradict() -> None:
+    from model.planning.models import QueueLoad, input_check, mean_check
+
+    loads = [QueueLoad("q0", 10_000, 1, 0.3, None)]
+    # PASTA: Poisson input finds the stream busy 30% of the time
+    assert input_check(loads, 100_000, 0.302) is None
+    assert "burstier than Poisson" in (input_check(loads, 100_000, 0.33) or "")
+    batches = [QueueLoad("q0", 10_000, 4, 0.3, None)]  # (0.3 + 3) / 4 = 0.825
+    assert input_check(batches, 100_000, 0.826) is None
+    assert input_check(loads, 100, 0.33) is None  # too few launches to tell
+    # Little's law: the model's mean must match the measured one
+    assert mean_check(2.0, [1.98, 2.03, 2.01]) is None
+    assert "outside the measured" in (mean_check(2.3, [1.98, 2.03, 2.01]) or "")

@@ -57,6 +57,7 @@ def test_a_plan_prints_tables_and_writes_json_csv_and_plots(
     assert set(event["points"][0]["occupancy"]) == {"p50", "p99", "p99.9", "max"}
     rows = list(csv.DictReader(io.StringIO((out / "plan.csv").read_text())))
     assert len(rows) == 3 * 2 * 3  # variants x pools x capacities
+    assert rows[0]["analytic_model"] == doc["plans"][0]["analytic"]["model"] == "M/G/inf"
     for png in ("miss_vs_capacity.png", "occupancy_ccdf.png", "whatif_miss.png"):
         assert (out / png).read_bytes()[:4] == b"\x89PNG"
 
@@ -71,6 +72,9 @@ def test_json_output_goes_to_stdout_and_options_override_the_workload(
     assert doc["settings"]["replications"] == 1
     assert doc["settings"]["target_miss"] == 0.5
     assert doc["plans"][0]["analytic"]["applies"] is True
+    analytic = doc["plans"][0]["analytic"]
+    assert analytic["model"] == "M/G/inf" and analytic["assumptions"]
+    assert [q["queue"] for q in analytic["queues"]] == [f"q{i}" for i in range(8)]
 
 
 def test_parallel_and_sequential_sweeps_give_the_same_plan(

@@ -126,3 +126,16 @@ def test_kernel_samplers_have_the_distributions_mean(duration: Duration) -> None
     values = list(islice(iter(draw, None), 40_000))
     assert sum(values) / len(values) == pytest.approx(duration.mean_us, rel=0.03)
     assert min(values) >= 0
+
+
+def test_the_replay_example_plans_without_overloading() -> None:
+    """examples/workloads/replay.toml: its baseline is a meaningful workload (it used to
+    overload every run in callback mode, so nothing was ever recommended)."""
+    from pathlib import Path
+
+    from model.planning.parse import load_workload
+
+    root = Path(__file__).resolve().parents[2]
+    w = load_workload(root / "examples" / "workloads" / "replay.toml")
+    plan = plan_workload(w, [], SweepSpec((4, 16), 1, 0.02), 1e-3)[0]
+    assert plan.overloaded_runs == 0 and plan.actions > 1000
