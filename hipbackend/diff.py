@@ -464,7 +464,7 @@ def diff_main(argv: list[str]) -> int:
             return 2
         try:
             done = diff_on_dask(scenarios, args.hip_runtime, args.seed, args.sim_runs,
-                                limit_us, args.workers, args.scheduler)
+                                limit_us, args.workers, args.scheduler, args.timing)
         except ClusterError as error:
             print(f"hipsem diff: error: {error}", file=sys.stderr)
             return 2

@@ -22,6 +22,7 @@ give the same findings in every case. Each shard stops at its first failure; eve
 distinct finding is printed and saved once, here. Ctrl-C stops every shard, prints and
 saves what was found so far and exits 130.
 
+
 Exit codes: 0 nothing found, 1 a property failed (`crash` included), 2 bad arguments or
 an unusable cluster (stderr says why), 130 interrupted; an internal error of hipsem
 itself propagates to `hipsem` (exit 3).
@@ -304,14 +305,12 @@ def _iree_config(args: argparse.Namespace, config: CampaignConfig) -> CampaignCo
 
 def fuzz(args: argparse.Namespace, show: Output) -> int:
     config = config_from(args)
-    iree = getattr(args, "backend", "sim") == "iree"
-    if iree:
+    if getattr(args, "backend", "sim") == "iree":
         if args.workers is not None or args.scheduler is not None:
-            raise UsageError("hipsem fuzz: error: --workers/--scheduler run campaigns on "
-                             "hipsem's SimPy model; --backend iree runs IREE's driver in this "
-                             "process")
-        config = _iree_config(args, config)
-    replay_args = " --backend iree" if iree else ""
+            raise UsageError("hipsem fuzz: error: --workers/--scheduler run the SimPy "
+                             "campaign; --backend iree runs in this process")
+        return _fuzz_single(args, show, config)
+    iree, replay_args = False, ""  # --backend iree returned above
     try:
         result = _sharded(args, config, None if args.json else show.err)
     except _ClusterUnusable as error:
@@ -458,6 +457,34 @@ def _report_sharded(show: Output, result: ShardedResult, saved: list[Saved | Non
             document = counterexample_json(counterexample(finding.failure,
                                                           result.config.defects))
         print_failure(show, finding.failure, where_saved, document, replay_args)
+
+
+def _fuzz_single(args: argparse.Namespace, show: Output, config: CampaignConfig) -> int:
+    """`--backend iree`: one search in this process (its runner is not sharded)."""
+    iree = True
+    config = _iree_config(args, config)
+    result = run_campaign(config) if args.json else _live(show.err, config)
+    saved, save_error, document = None, None, None
+    replay_args = " --backend iree" if iree else ""
+    if result.failure is not None:
+        try:
+            saved = save_failure(result.failure, config.defects, args.save_failures)
+        except OSError as error:  # the finding stands: print it in full instead
+            save_error = (f"--save-failures {args.save_failures}: cannot save the "
+                          f"counterexample: {error.strerror or error}")
+            document = counterexample_json(counterexample(result.failure, config.defects))
+        if iree and saved is not None:
+            from ireebackend.fuzz import replayed_on_iree
+
+            saved = replayed_on_iree(result.failure, saved)
+    if args.json:
+        print(json.dumps(summary(result, saved, save_error, replay_args), indent=2,
+                         ensure_ascii=False))
+    else:
+        _report(show, result, saved, document, replay_args)
+    if save_error is not None:
+        show.note(f"hipsem fuzz: error: {save_error}")
+    return EXIT_FOUND if result.failure is not None else EXIT_OK
 
 
 def _report(show: Output, result: CampaignResult, saved: Saved | None,

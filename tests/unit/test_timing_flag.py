@@ -94,16 +94,16 @@ def test_run_refuses_timing_on_the_hip_backend(slow: Path,
 def test_fuzz_draws_its_timings_over_the_file(
     slow: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import model.fuzz.cli as fuzz_cli
+    import model.fuzz.shards as shards  # each shard of the campaign is one search
 
     seen: list[Any] = []
-    real = fuzz_cli.run_campaign
+    real = shards.run_campaign
 
     def spy(config: Any, *args: Any, **kwargs: Any) -> Any:
         seen.append(config)
         return real(config, *args, **kwargs)
 
-    monkeypatch.setattr(fuzz_cli, "run_campaign", spy)
+    monkeypatch.setattr(shards, "run_campaign", spy)
     code, out, _ = run(capsys, "fuzz", "--examples", "3", "--json", "--timing", str(slow))
     assert code == 0 and json.loads(out)["failures"] == []
     assert seen[0].base_timing == load_timing(slow)
