@@ -19,16 +19,13 @@ counts) through ctypes. Pointing hip-python at the library is `hipbackend.runtim
 from __future__ import annotations
 
 import ctypes
-import hashlib
 import os
-import shutil
-import subprocess
-import tempfile
 from enum import IntEnum
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from hipbackend.errors import CpuRuntimeBuildError
+from hipbackend import cbuild
+from hipbackend.cbuild import INSTALL_HINT, LibrarySpec
 
 if TYPE_CHECKING:
     from hipbackend.runtime import RuntimeInfo
@@ -50,11 +47,9 @@ CFLAGS = (
     "-fvisibility=hidden",
     f"-Wl,-soname,{LIBRARY_NAME}",
 )
-COMPILE_TIMEOUT_S = 180
-INSTALL_HINT = (
-    "install a C compiler (Debian/Ubuntu: `apt-get install gcc`; Fedora/RHEL: "
-    "`dnf install gcc`; macOS is not supported) or set $CC to one"
-)
+BUILD = LibrarySpec("hipsem CPU runtime", SOURCE_DIR, SOURCES, CFLAGS,
+                    cache_env="HIPSEM_CPU_RUNTIME_CACHE", cache_name="cpu_runtime",
+                    library_name=LIBRARY_NAME, compile_hint=INSTALL_HINT)
 
 
 class LiveKind(IntEnum):
@@ -69,48 +64,22 @@ class LiveKind(IntEnum):
 
 def source_digest() -> str:
     """Hex digest of the sources and flags; names the build folder."""
-    h = hashlib.sha256()
-    for name in SOURCES:
-        h.update(name.encode())
-        h.update((SOURCE_DIR / name).read_bytes())
-    h.update(" ".join(CFLAGS).encode())
-    return h.hexdigest()[:16]
+    return cbuild.source_digest(BUILD)
 
 
 def find_compiler() -> str:
     """Path of the C compiler to use; raises `CpuRuntimeBuildError` if none is found."""
-    candidates = [os.environ.get("CC", ""), "cc", "gcc", "clang"]
-    for cand in candidates:
-        if cand:
-            found = shutil.which(cand)
-            if found:
-                return found
-    raise CpuRuntimeBuildError(
-        "cannot build the hipsem CPU runtime: no C compiler found (looked for $CC, cc, "
-        f"gcc, clang on PATH); {INSTALL_HINT}"
-    )
+    return cbuild.find_compiler(BUILD.what)
 
 
 def cache_roots() -> list[Path]:
-    """Candidate cache folders, most preferred first."""
-    roots = []
-    env = os.environ.get("HIPSEM_CPU_RUNTIME_CACHE")
-    if env:
-        roots.append(Path(env))
-    roots.append(SOURCE_DIR / "build")
-    xdg = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    roots.append(Path(xdg) / "hipsem" / "cpu_runtime")
-    return roots
+    """Candidate cache folders, most preferred first (module docstring)."""
+    return cbuild.default_cache_roots(BUILD)
 
 
 def built_library() -> Path | None:
     """The already-built library for the current sources, if any cache holds one."""
-    digest = source_digest()
-    for root in cache_roots():
-        lib = root / digest / "lib" / LIBRARY_NAME
-        if lib.is_file():
-            return lib
-    return None
+    return cbuild.built_library(BUILD, cache_roots())
 
 
 def ensure_built() -> Path:
@@ -119,47 +88,8 @@ def ensure_built() -> Path:
     Raises `CpuRuntimeBuildError` (status UNAVAILABLE) naming what is missing.
     """
     existing = built_library()
-    if existing is not None:
-        return existing
-    compiler = find_compiler()
-    digest = source_digest()
-    problems = []
-    for root in cache_roots():
-        lib_dir = root / digest / "lib"
-        try:
-            lib_dir.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            problems.append(f"{lib_dir}: {exc}")
-            continue
-        return _compile(compiler, lib_dir)
-    raise CpuRuntimeBuildError(
-        "cannot build the hipsem CPU runtime: no writable cache folder ("
-        + "; ".join(problems)
-        + "); set $HIPSEM_CPU_RUNTIME_CACHE to a writable folder"
-    )
-
-
-def _compile(compiler: str, lib_dir: Path) -> Path:
-    target = lib_dir / LIBRARY_NAME
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{LIBRARY_NAME}.", suffix=".tmp", dir=lib_dir)
-    os.close(fd)
-    tmp = Path(tmp_name)
-    cmd = [compiler, *CFLAGS, "-o", str(tmp), str(SOURCE_DIR / SOURCES[0])]
-    try:
-        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=COMPILE_TIMEOUT_S)
-        if proc.returncode != 0:
-            raise CpuRuntimeBuildError(
-                f"cannot build the hipsem CPU runtime: `{' '.join(cmd)}` exited with "
-                f"{proc.returncode}:\n{proc.stderr.strip()}"
-            )
-        os.replace(tmp, target)  # atomic: concurrent builders produce identical files
-    except (OSError, subprocess.TimeoutExpired) as exc:
-        raise CpuRuntimeBuildError(
-            f"cannot build the hipsem CPU runtime with {compiler}: {exc}; {INSTALL_HINT}"
-        ) from exc
-    finally:
-        tmp.unlink(missing_ok=True)
-    return target
+    return existing if existing is not None else cbuild.ensure_built(
+        BUILD, cache_roots(), find_compiler())
 
 
 class CpuRuntimeLib:

@@ -21,17 +21,16 @@ from __future__ import annotations
 import ctypes
 import ctypes.util
 import glob
-import hashlib
 import importlib.util
 import os
 import subprocess
 import sys
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from hipbackend.cpu_runtime import find_compiler
-from hipbackend.errors import CpuRuntimeBuildError, RuntimeUnavailable
+from hipbackend import cbuild
+from hipbackend.cbuild import LibrarySpec
+from hipbackend.errors import RuntimeUnavailable
 
 SOURCE_DIR = Path(__file__).resolve().parent
 SOURCES = ("hip_cuda_runtime.c",)
@@ -41,7 +40,6 @@ CFLAGS = (
     "-fvisibility=hidden", f"-Wl,-soname,{LIBRARY_NAME}",
 )
 LIBS = ("-ldl",)
-COMPILE_TIMEOUT_S = 180
 PROBE_TIMEOUT_S = 60
 CUDART_NAMES = ("libcudart.so.13", "libcudart.so.12", "libcudart.so")
 CUDA_HINT = (
@@ -58,73 +56,25 @@ HIP_INSUFFICIENT_DRIVER = 35
 HIP_NO_DEVICE = 100
 
 
+BUILD = LibrarySpec("hipsem CUDA runtime", SOURCE_DIR, SOURCES, CFLAGS,
+                    cache_env="HIPSEM_CUDA_RUNTIME_CACHE", cache_name="cuda_runtime",
+                    libs=LIBS, library_name=LIBRARY_NAME)
+
+
 def source_digest() -> str:
     """Hex digest of the sources and flags; names the build folder."""
-    h = hashlib.sha256()
-    for name in SOURCES:
-        h.update(name.encode())
-        h.update((SOURCE_DIR / name).read_bytes())
-    h.update(" ".join((*CFLAGS, *LIBS)).encode())
-    return h.hexdigest()[:16]
+    return cbuild.source_digest(BUILD)
 
 
 def cache_roots() -> list[Path]:
     """Candidate cache folders, most preferred first."""
-    roots = []
-    env = os.environ.get("HIPSEM_CUDA_RUNTIME_CACHE")
-    if env:
-        roots.append(Path(env))
-    roots.append(SOURCE_DIR / "build")
-    xdg = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    roots.append(Path(xdg) / "hipsem" / "cuda_runtime")
-    return roots
+    return cbuild.default_cache_roots(BUILD)
 
 
 def ensure_built() -> Path:
     """Path of the CUDA-backed `libamdhip64.so` for the current sources, compiling it if
     needed (atomically, like the CPU runtime). Raises `CpuRuntimeBuildError` (UNAVAILABLE)."""
-    digest = source_digest()
-    for root in cache_roots():
-        lib = root / digest / "lib" / LIBRARY_NAME
-        if lib.is_file():
-            return lib
-    compiler = find_compiler()
-    problems = []
-    for root in cache_roots():
-        lib_dir = root / digest / "lib"
-        try:
-            lib_dir.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            problems.append(f"{lib_dir}: {exc}")
-            continue
-        return _compile(compiler, lib_dir)
-    raise CpuRuntimeBuildError(
-        "cannot build the hipsem CUDA runtime: no writable cache folder ("
-        + "; ".join(problems) + "); set $HIPSEM_CUDA_RUNTIME_CACHE to a writable folder"
-    )
-
-
-def _compile(compiler: str, lib_dir: Path) -> Path:
-    target = lib_dir / LIBRARY_NAME
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{LIBRARY_NAME}.", suffix=".tmp", dir=lib_dir)
-    os.close(fd)
-    tmp = Path(tmp_name)
-    cmd = [compiler, *CFLAGS, "-o", str(tmp), str(SOURCE_DIR / SOURCES[0]), *LIBS]
-    try:
-        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=COMPILE_TIMEOUT_S)
-        if proc.returncode != 0:
-            raise CpuRuntimeBuildError(
-                f"cannot build the hipsem CUDA runtime: `{' '.join(cmd)}` exited with "
-                f"{proc.returncode}:\n{proc.stderr.strip()}"
-            )
-        os.replace(tmp, target)
-    except (OSError, subprocess.TimeoutExpired) as exc:
-        raise CpuRuntimeBuildError(
-            f"cannot build the hipsem CUDA runtime with {compiler}: {exc}"
-        ) from exc
-    finally:
-        tmp.unlink(missing_ok=True)
-    return target
+    return cbuild.ensure_built(BUILD, cache_roots())
 
 
 # ------------------------------------------------------------------ finding libcudart
