@@ -112,17 +112,15 @@ class HipRun:
         self._offsets: list[tuple[float, float]] = []
         make = context_factory or CoreContext
         # Building the core is part of the run under test (a crash in `setup`).
-        self._init_crashed = False
         try:
-            self.ctx = make(self.device, core_settings(scenario), defects, self.recorder)
+            ctx = self.recorder.build_core(
+                lambda: make(self.device, core_settings(scenario), defects, self.recorder))
         except RecorderError:
             self.device.close()
             raise
-        except Exception as error:
-            self._init_crashed = True
-            self.recorder.crashed(error, "setup")
-        else:
-            self.recorder.watch_pools(self.ctx)  # occupancy for the trace (record.pool_log)
+        self._init_crashed = ctx is None
+        if ctx is not None:
+            self.ctx = ctx
         self.limit_s = limit_s
         self._actors: list[threading.Thread] = []
         self._actor_of: dict[str, Actor] = {}  # thread name -> actor

@@ -211,27 +211,34 @@ def _live(console: Console, config: CampaignConfig) -> CampaignResult:
         return run_campaign(config, _progress_hook(progress, config.examples))
 
 
+def failure_entries(failure: Failure, defects: frozenset[Defect], saved: Saved | None,
+                    save_error: str | None, replay_args: str = "",
+                    extra: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+    """The --json entries of one failure, one per violated property: where it was saved
+    (or why not), how to replay it, `extra` keys, its messages and the counterexample
+    document itself (`scenario`), so nothing is lost when it could not be saved."""
+    document = scenario_to_json(counterexample(failure, defects))
+    return [{
+        "property": prop,
+        "scenario_file": str(saved.scenario_file) if saved else None,
+        "trace_file": str(saved.trace_file) if saved else None,
+        "replays": saved.replays if saved else None,
+        "replay": replay_line(saved, replay_args) if saved else None,
+        "save_error": save_error,
+        "size": failure.size,
+        "seed": failure.seed,
+        **(extra or {}),
+        "messages": [v.message for v in failure.violations if v.property == prop],
+        "scenario": document,
+    } for prop in failure.properties]
+
+
 def summary(result: CampaignResult, saved: Saved | None,
             save_error: str | None = None, replay_args: str = "") -> dict[str, Any]:
     """The --json object; each failure carries the counterexample document itself
     (`scenario`), so nothing is lost when it could not be saved (`save_error` says why)."""
-    failures = []
-    if result.failure is not None:
-        document = scenario_to_json(counterexample(result.failure, result.config.defects))
-        for prop in result.failure.properties:
-            failures.append({
-                "property": prop,
-                "scenario_file": str(saved.scenario_file) if saved else None,
-                "trace_file": str(saved.trace_file) if saved else None,
-                "replays": saved.replays if saved else None,
-                "replay": replay_line(saved, replay_args) if saved else None,
-                "save_error": save_error,
-                "size": result.failure.size,
-                "seed": result.failure.seed,
-                "messages": [v.message for v in result.failure.violations
-                             if v.property == prop],
-                "scenario": document,
-            })
+    failures = [] if result.failure is None else failure_entries(
+        result.failure, result.config.defects, saved, save_error, replay_args)
     return {
         "examples": result.examples, "seconds": round(result.seconds, 3),
         "seed": result.config.seed,
@@ -382,25 +389,10 @@ def sharded_summary(result: ShardedResult, saved: list[Saved | None],
     the counterexample document itself (`scenario`), and where and how far it ran."""
     failures = []
     for finding, where, error in zip(result.findings, saved, errors, strict=True):
-        failure = finding.failure
-        document = scenario_to_json(counterexample(failure, result.config.defects))
-        for prop in failure.properties:
-            failures.append({
-                "property": prop,
-                "scenario_file": str(where.scenario_file) if where else None,
-                "trace_file": str(where.trace_file) if where else None,
-                "replays": where.replays if where else None,
-                "replay": replay_line(where, replay_args) if where else None,
-                "save_error": error,
-                "size": failure.size,
-                "seed": failure.seed,
-                "fingerprint": finding.fingerprint,
-                "shard": finding.shard,
-                "found_by_shards": list(finding.shards),
-                "minimized": finding.minimized,
-                "messages": [v.message for v in failure.violations if v.property == prop],
-                "scenario": document,
-            })
+        failures += failure_entries(
+            finding.failure, result.config.defects, where, error, replay_args,
+            {"fingerprint": finding.fingerprint, "shard": finding.shard,
+             "found_by_shards": list(finding.shards), "minimized": finding.minimized})
     return {
         "examples": result.examples, "shrinks": result.shrinks,
         "seconds": round(result.seconds, 3), "seed": result.config.seed,

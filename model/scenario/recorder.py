@@ -215,6 +215,20 @@ class Recorder(Observer):
             with lock if lock is not None else nullcontext():
                 self.crashed(error, where)
 
+    def build_core(self, make: Callable[[], CoreContext]) -> CoreContext | None:
+        """Construct the core under test (`make()`): building it is part of the run, so a
+        raise is the run's crash in `setup` (None), except the recorder's own
+        `RecorderError`; a built core's pools are watched (`watch_pools`)."""
+        try:
+            ctx = make()
+        except RecorderError:
+            raise
+        except Exception as error:
+            self.crashed(error, "setup")
+            return None
+        self.watch_pools(ctx)  # occupancy for the trace (record.pool_log)
+        return ctx
+
     # -- after the run ----------------------------------------------------------------
     def snapshot_semaphores(self, ctx: CoreContext) -> None:
         self.record.semaphores = semaphore_states(ctx)

@@ -165,16 +165,11 @@ class SimRun:
         make = context_factory or CoreContext
         # Building the core is part of the run under test: a core that rejects valid
         # settings, or raises while it is constructed, crashes the run (`setup`).
-        self._init_crashed = False
-        try:
-            self.ctx = make(self.device, core_settings(scenario), defects, self.recorder)
-        except RecorderError:
-            raise
-        except Exception as error:
-            self._init_crashed = True
-            self.recorder.crashed(error, "setup")
-        else:
-            self.recorder.watch_pools(self.ctx)  # occupancy for the trace (record.pool_log)
+        ctx = self.recorder.build_core(
+            lambda: make(self.device, core_settings(scenario), defects, self.recorder))
+        self._init_crashed = ctx is None
+        if ctx is not None:
+            self.ctx = ctx
         self.limit_us = limit_us
         self.wall_limit_s = wall_limit_s
         self._work_flags = {f"{q}.work": q for q in scenario.queues}
