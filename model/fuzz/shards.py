@@ -30,9 +30,12 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import signal
+import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from model.fuzz.campaign import CampaignConfig, Failure, Progress, run_campaign
 from model.scenario.parse import scenario_to_json
@@ -273,29 +276,66 @@ class LiveCounts:
         return len({index for index, _ in self.lost})
 
 
+class _CtrlC:
+    """While entered (in the main thread): SIGINT sets `pressed()` and raises
+    KeyboardInterrupt as Python's default handler does; the previous handler is restored
+    on exit. Elsewhere (another thread) it only answers `pressed()` False."""
+
+    def __init__(self) -> None:
+        self._pressed = False
+        self._previous: Any = None
+        self._installed = False
+
+    def pressed(self) -> bool:
+        return self._pressed
+
+    def _handler(self, signum: int, frame: object) -> None:
+        self._pressed = True
+        raise KeyboardInterrupt
+
+    def __enter__(self) -> _CtrlC:
+        if threading.current_thread() is threading.main_thread():
+            self._previous = signal.signal(signal.SIGINT, self._handler)
+            self._installed = True
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._installed:
+            signal.signal(signal.SIGINT, self._previous)
+
+
 def run_local(config: CampaignConfig, shards: Sequence[Shard],
               on_progress: Callable[[LiveCounts], None] | None = None,
               shard_size: int = SHARD_SIZE) -> ShardedResult:
-    """Run every shard in this process, in order; Ctrl-C keeps what was found so far."""
+    """Run every shard in this process, in order; Ctrl-C keeps what was found so far.
+
+    Ctrl-C is latched (`_CtrlC`): the KeyboardInterrupt it raises can land where Python
+    ignores exceptions (a gc callback of Hypothesis, a finalizer), so the search also
+    stops at its next example once the latch is set."""
     started = time.perf_counter()
     counts = LiveCounts(sum(s.examples for s in shards))
     results: list[ShardResult] = []
     first_find: float | None = None
     interrupted = False
-    for shard in shards:
-        def report(n: int, index: int = shard.index) -> None:
-            counts.report(index, "", n)
-            if on_progress is not None:
-                on_progress(counts)
+    with _CtrlC() as ctrl_c:
+        for shard in shards:
+            def report(n: int, index: int = shard.index) -> None:
+                counts.report(index, "", n)
+                if on_progress is not None:
+                    on_progress(counts)
 
-        try:
-            r = run_shard(config, shard, report=report)
-        except ShardInterrupted as stop:
-            results.append(stop.partial)
-            interrupted = True
-            break
-        counts.finish(r)
-        results.append(r)
+            try:
+                r = run_shard(config, shard, stop=ctrl_c.pressed, report=report)
+            except ShardInterrupted as stop:
+                results.append(stop.partial)
+                interrupted = True
+                break
+            if ctrl_c.pressed():  # stopped by the latch: its interrupt was swallowed
+                results.append(r)
+                interrupted = True
+                break
+            counts.finish(r)
+            results.append(r)
         if r.failure is not None and first_find is None:
             first_find = time.perf_counter() - started
     if results and results[-1].failure is not None and first_find is None:

@@ -68,3 +68,35 @@ def test_bad_arguments_exit_2(argv: list[str], expected: str,
                               capsys: pytest.CaptureFixture[str]) -> None:
     code, _, err = run(capsys, "fuzz", *argv)
     assert code == 2 and expected in err and "Traceback" not in err
+
+
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
+def test_a_ctrl_c_that_python_swallows_still_stops_the_campaign() -> None:
+    """SIGINT's KeyboardInterrupt can land in a gc callback (Hypothesis has one), where
+    Python ignores it; the latched Ctrl-C still stops the search at its next example."""
+    import gc
+    import signal
+
+    from model.fuzz.campaign import CampaignConfig
+    from model.fuzz.shards import LiveCounts, plan_shards, run_local
+
+    swallowed: list[bool] = []
+
+    def ctrl_c_inside_gc(phase: str, info: dict[str, int]) -> None:
+        if phase == "start" and not swallowed:
+            swallowed.append(True)
+            signal.getsignal(signal.SIGINT)(signal.SIGINT, None)  # type: ignore[operator]
+
+    def progress(counts: LiveCounts) -> None:
+        if not swallowed and sum(n for _, n in counts.running.values()) >= 3:
+            gc.callbacks.append(ctrl_c_inside_gc)
+            try:
+                gc.collect()  # the interrupt is raised, and ignored, in the callback
+            finally:
+                gc.callbacks.remove(ctrl_c_inside_gc)
+
+    config = CampaignConfig(examples=100_000, seed=0)
+    result = run_local(config, plan_shards(100_000, 0), progress)
+    assert swallowed and result.interrupted
+    assert 3 <= result.examples < 100
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # restored
