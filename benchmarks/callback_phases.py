@@ -53,7 +53,6 @@ sys.path.insert(0, str(ROOT))
 from benchmarks.analytic_grid import grid_workload  # noqa: E402
 from model.planning import queueing as qt  # noqa: E402
 from model.planning.models import ModelChoice, choose  # noqa: E402
-from model.planning.models import _enqueue_wait as enqueue_wait  # noqa: E402
 from model.planning.simulate import PlanningRun  # noqa: E402
 from model.sim.device import _Mailbox  # noqa: E402
 
@@ -201,26 +200,29 @@ class PhaseClock:
         return out
 
 
-def model_terms(choice: ModelChoice) -> dict[str, float]:
-    """The tandem model's mean µs per phase for one queue (all queues are alike here)."""
-    rate, _, kernel = next(iter(choice.inputs.values()))[0]
+def model_terms(choice: ModelChoice, queue: int = 0) -> dict[str, float]:
+    """The tandem model's mean µs per phase for one queue (models.py, queueing.py)."""
+    rate, _, kernel = choice.inputs[queue][0]
     assert choice.callback is not None
-    lat = choice.callback
+    cb = choice.callback
     kernel_sojourn = qt.mean(qt.mg1(rate, kernel)) / rate  # Little's law on the M/M/1
-    cb_sojourn = qt.mean(qt.mg1(rate, lat)) / rate
+    cb_sojourn = qt.mean(qt.mg1(rate, cb)) / rate
     body = choice.host_function_us
     total_rate = sum(r * b for ins in choice.inputs.values() for r, b, _ in ins)
     host_wait = total_rate * body * body / (2 * (1 - total_rate * body))
-    latency = lat.mean - host_wait - body
     return {
         "acquire": 0.0,
         "kernel wait": kernel_sojourn - kernel.mean,
         "kernel": kernel.mean,
-        "enqueue wait": enqueue_wait(choice.enqueue_us, kernel_sojourn),
-        "callback wait": cb_sojourn - lat.mean,
-        "latency": latency,
+        "enqueue wait": qt.enqueue_wait(choice.enqueue_us, kernel_sojourn, kernel.mean,
+                                        choice.loads[queue].worker_utilization,
+                                        choice.chain_launch_us, choice.jitter),
+        "callback wait": cb_sojourn - cb.mean,
+        "latency": cb.mean - host_wait - body,
         "host-thread wait": host_wait,
-        "hand-off to query": getattr(choice, "retire_us", 0.0),
+        # the body B is left out (the event may be released before it ends) and the
+        # query Q counted: the model's hold there is S - B + Q (thinning + M/G/inf phase)
+        "hand-off to query": choice.retire_us,
         "query to release": 0.0,
     }
 
