@@ -45,8 +45,9 @@ MAX_ACTIONS = 120_000  # per replication: bounds a cell's cost
 
 
 def grid_workload(queues: int, rho: float, completion: str, round_robin: bool = False,
-                  kernel: dict[str, Any] | None = None) -> Workload:
-    """The cell's workload (see the module docstring)."""
+                  kernel: dict[str, Any] | None = None,
+                  timing: dict[str, float] | None = None) -> Workload:
+    """The cell's workload (see the module docstring); `timing` overrides timing fields."""
     per_queue_hz = rho / (KERNEL_US if completion == "thread" else CALLBACK_US) * 1e6
     law = kernel or {"kind": "exponential", "mean_us": KERNEL_US}
     procs = ([{"name": "p", "graph": "one", "queue_offset": "round-robin",
@@ -57,7 +58,7 @@ def grid_workload(queues: int, rho: float, completion: str, round_robin: bool = 
               for q in range(queues)])
     return parse_workload({
         "format": "hipsem/workload-1", "name": f"grid-q{queues}-rho{rho:g}-{completion}",
-        "queues": queues, "completion": completion,
+        "queues": queues, "completion": completion, "timing": timing or {},
         "kernels": {"k": law}, "graphs": {"one": {"shape": "single", "kernel": "k"}},
         "processes": procs,
     })

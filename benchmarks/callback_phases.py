@@ -29,6 +29,7 @@ after the event may already be released) is printed too.
 
     .venv/bin/python benchmarks/callback_phases.py                     # 16 queues, 0.5
     .venv/bin/python benchmarks/callback_phases.py --queues 4 --rho 0.7 --duration-s 0.5
+    .venv/bin/python benchmarks/callback_phases.py --queues 4 --timing '{"query_event_us": 25}'
 
 It wraps the device's calls and two of its internals (the jitter draw that starts a host
 callback's latency, and the host-function thread's queue) to time-stamp them; the
@@ -38,6 +39,7 @@ simulation's behaviour is unchanged (same calls, same draws, same order).
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import time
 from collections import defaultdict
@@ -236,8 +238,14 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--warmup-s", type=float, default=0.01)
     ap.add_argument("--replications", type=int, default=6)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--timing", default="{}",
+                    help='timing fields to override, as JSON: \'{"query_event_us": 25}\'')
+    ap.add_argument("--kernel-us", type=float, default=30.0,
+                    help="the exponential kernels' mean")
     args = ap.parse_args(argv)
-    w = grid_workload(args.queues, args.rho, "callback")
+    w = grid_workload(args.queues, args.rho, "callback",
+                      kernel={"kind": "exponential", "mean_us": args.kernel_us},
+                      timing=json.loads(args.timing))
     choice = choose(w)
     terms = model_terms(choice)
     started = time.perf_counter()

@@ -6,10 +6,12 @@ stream, and its signal's *timepoint* right after the event is recorded (one
 `record_event` later); both are released when the completion loop retires the action:
   thread mode   once `hipEventSynchronize` on the event returns, i.e. when the kernel
                 ended (plus the loop's own few µs, measured by the run: `post_kernel_us`);
-  callback mode once the host function on the queue's *callback stream* starts: that
-                stream waits for the event and then runs the host function, which occupies
-                it for the host-callback latency plus the host-function thread's wait and
-                the function's body (one thread for all queues), one action at a time.
+  callback mode once the host function on the queue's *callback stream* has started
+                (the hand-off) and the completion loop, woken by it, has made its
+                `query_event` call (its cost, `retire_us`); that stream waits for the
+                event and then runs the host function, which occupies it for the
+                host-callback latency plus the host-function thread's wait and the
+                function's body (one thread for all queues), one action at a time.
 So the objects in use on a queue are the actions in its kernel stream (waiting or running:
 a single server, FIFO) plus, in callback mode, those in its callback stream (a second
 single server fed by the first's departures). Each object is held for its action's whole
@@ -22,7 +24,11 @@ Models (`choose`), from the workload and the measured runs:
                      Pollaczek-Khinchine). Callback mode: a tandem; for exponential
                      kernels the kernel stream's departures are Poisson (Burke) and its
                      state is independent of the callback stream's, so the queue's count
-                     is the convolution of the M/M/1 and the callback stream's M/G/1.
+                     is the convolution of the M/M/1 and the callback stream's M/G/1,
+                     with the event held (Q - B)+ past the body B or released (B - Q)+
+                     before its end (Q the query), and an M/G/inf phase for a kernel that
+                     ends before its host function is enqueued (longer for an action the
+                     worker issues right behind another: `queueing.enqueue_wait`).
                      Queues are independent: the pool's count is the convolution over
                      queues. Acquires see the time average (PASTA).
   M^X/G/1 per stream batches: Poisson bursts of `size` steps (or steps of several
@@ -152,9 +158,12 @@ def input_check(loads: Sequence[QueueLoad], launches: int, found_busy: float) ->
     return (f"launches found their kernel stream busy {found_busy:.4f} of the time, not the "
             f"{rho:.4f} (its utilization; with batches of X, (rho + X - 1) / X) that "
             f"Poisson input would give (PASTA; margin "
-            f"{INPUT_MARGIN:.0%} + 3 standard errors over {launches:,} launches): the "
-            "worker's issue chains (an action submitted while the worker issues another is "
-            "launched right after it) make the stream's input burstier than Poisson")
+            f"{INPUT_MARGIN:.0%} + 3 standard errors over {launches:,} launches): "
+            + ("the worker's issue chains (an action submitted while the worker issues "
+               "another is launched right after it) make the stream's input burstier than "
+               "Poisson" if found_busy > rho else
+               "the worker spaces its launches at least one issue apart, so the stream's "
+               "input is more regular than Poisson"))
 
 
 def mean_check(model_mean: float, replication_means: Sequence[float]) -> str | None:
