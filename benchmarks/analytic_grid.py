@@ -131,8 +131,10 @@ def _print_points(cell: dict[str, Any], label: str, only: set[tuple[str, int]]) 
 
 
 def _verdict(cell: dict[str, Any]) -> str:
-    if cell["inside"] is None:
-        return "none applies: " + "; ".join(cell["reasons"])
+    if cell["inside"] is None:  # one reason per queue, often alike: the first, counted
+        reasons = cell["reasons"]
+        more = f" (and {len(reasons) - 1} more)" if len(reasons) > 1 else ""
+        return "none applies: " + reasons[0] + more
     return f"{cell['inside']}/{cell['points']} inside"
 
 
