@@ -216,9 +216,10 @@ def model_terms(choice: ModelChoice, queue: int = 0) -> dict[str, float]:
         "acquire": 0.0,
         "kernel wait": kernel_sojourn - kernel.mean,
         "kernel": kernel.mean,
-        "enqueue wait": qt.enqueue_wait(choice.enqueue_us, kernel_sojourn, kernel.mean,
-                                        choice.loads[queue].worker_utilization,
-                                        choice.chain_launch_us, choice.jitter),
+        "enqueue wait": qt.enqueue_wait(
+            choice.enqueue_us, kernel_sojourn, kernel.mean,
+            choice.loads[queue].worker_utilization if choice.chain_launch_us else 0.0,
+            choice.chain_launch_us or (0.0, 0.0), choice.jitter),
         "callback wait": cb_sojourn - cb.mean,
         "latency": cb.mean - host_wait - body,
         "host-thread wait": host_wait,
@@ -242,17 +243,19 @@ def main(argv: list[str] | None = None) -> int:
                     help='timing fields to override, as JSON: \'{"query_event_us": 25}\'')
     ap.add_argument("--kernel-us", type=float, default=30.0,
                     help="the exponential kernels' mean")
+    ap.add_argument("--exact-calls", action="store_true",
+                    help="simulate every device call separately (no coalescing)")
     args = ap.parse_args(argv)
     w = grid_workload(args.queues, args.rho, "callback",
                       kernel={"kind": "exponential", "mean_us": args.kernel_us},
                       timing=json.loads(args.timing))
-    choice = choose(w)
+    choice = choose(w, coalesced=not args.exact_calls)
     terms = model_terms(choice)
     started = time.perf_counter()
     per_run: dict[str, list[float]] = defaultdict(list)  # phase -> mean of each run
     actions = 0
     for r in range(args.replications):
-        run = PlanningRun(w, args.capacity, args.seed + r)
+        run = PlanningRun(w, args.capacity, args.seed + r, not args.exact_calls)
         clock = PhaseClock(run)
         result = run.run(args.duration_s, args.warmup_s)
         phases = clock.phases(args.warmup_s * 1e6, args.duration_s * 1e6)

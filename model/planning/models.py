@@ -124,8 +124,9 @@ class ModelChoice:
     # callback mode: the completion loop's query_event after the hand-off, before release
     retire_us: float = 0.0
     # callback mode, coalesced calls: the launch-cost range (µs) an action issued right
-    # behind another pays after its launch took effect ((0, 0): calls not coalesced)
-    chain_launch_us: tuple[float, float] = (0.0, 0.0)
+    # behind another pays after its launch took effect (None: calls not coalesced, such an
+    # action is launched after its cost, as any other)
+    chain_launch_us: tuple[float, float] | None = None
     jitter: float = 0.0  # every cost's uniform jitter factor [1 - jitter, 1 + jitter]
 
     @property
@@ -427,7 +428,7 @@ def _queueing_choice(w: Workload, inputs: dict[int, list[tuple[float, int, Servi
     assumptions.append("acquires see the time average (PASTA); the pool's count is the "
                        "convolution of the independent queues' counts")
     t = w.timing
-    chain = (t.launch_work_min_us, t.launch_work_max_us) if coalesced else (0.0, 0.0)
+    chain = (t.launch_work_min_us, t.launch_work_max_us) if coalesced else None
     return ModelChoice(name, tuple(assumptions), (), loads, inputs, callback,
                        t.host_function_us,
                        t.record_event_us + t.stream_wait_event_us + t.launch_host_func_us,
@@ -517,9 +518,10 @@ def _callback_phases(choice: ModelChoice, index: int,
     released_early = qt.uniform_excess(body, query)
     held_late = qt.uniform_excess(query, body)
     kernel = sum(r * b * s.mean for r, b, s in ins) / rate
-    chained = choice.loads[index].worker_utilization if choice.loads else 0.0
+    chain = choice.chain_launch_us
+    chained = choice.loads[index].worker_utilization if chain is not None else 0.0
     enqueue = qt.enqueue_wait(choice.enqueue_us, sojourn_us, kernel, chained,
-                              choice.chain_launch_us, j)
+                              chain or (0.0, 0.0), j)
     return [qt.thin(qt.mg1(rate, choice.callback), released_early / choice.callback.mean),
             qt.poisson_pmf(rate * (enqueue + held_late))]
 
