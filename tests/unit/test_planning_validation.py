@@ -214,7 +214,9 @@ def test_the_callback_tandem_predicts_the_simulated_pools(
         queues: int, rho: float, caps: tuple[int, ...], seconds: float, warmup: float,
         timing: dict[str, float] | None) -> None:
     workload = independent_queues(queues, rho, "callback", timing=timing)
-    spec = SweepSpec(caps, 4, seconds, warmup, seed=0, jobs=2)
+    # a far tail of heavily loaded queues varies a lot from run to run (4 queues at 0.9,
+    # N = 47: 0.0107 over seeds 0-3, 0.0160 [0.0068-0.0252] over 16 others; model 0.0195)
+    spec = SweepSpec(caps, 8 if THOROUGH else 4, seconds, warmup, seed=0, jobs=2)
     plan = plan_workload(workload, [], spec, 1e-3)[0]
     assert plan.model.name == _tandem(queues) and not plan.overloaded_runs, (
         plan.model.reasons)
