@@ -490,7 +490,8 @@ def _queue(choice: ModelChoice, index: int, ins: list[tuple[float, int, Service]
     seen = _batch_seen(average, ins)
     extra = [qt.poisson_pmf(rate * max(0.0, post_kernel_us))]
     if choice.callback is not None:
-        extra = _callback_phases(choice, index, ins, rate, qt.mean(average) / rate)
+        extra = _callback_phases(choice, index, ins, rate,
+                                 qt.mean(average) / rate if rate else 0.0)
     average, seen = qt.convolve([average, *extra]), qt.convolve([seen, *extra])
     if pool == "timepoint" and publish_lag_us > 0:
         busy = 1.0 - float(average[0])
@@ -517,7 +518,7 @@ def _callback_phases(choice: ModelChoice, index: int,
     query = (choice.retire_us * (1 - j), choice.retire_us * (1 + j))
     released_early = qt.uniform_excess(body, query)
     held_late = qt.uniform_excess(query, body)
-    kernel = sum(r * b * s.mean for r, b, s in ins) / rate
+    kernel = sum(r * b * s.mean for r, b, s in ins) / rate if rate else 0.0
     chain = choice.chain_launch_us
     chained = choice.loads[index].worker_utilization if chain is not None else 0.0
     enqueue = qt.enqueue_wait(choice.enqueue_us, sojourn_us, kernel, chained,
