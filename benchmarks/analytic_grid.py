@@ -11,10 +11,18 @@ names and how many (pool, capacity) points have the printed analytic value insid
 simulated 95% interval. `--round-robin` plans one process split round-robin instead
 (M/G/inf at light load, "none applies" once streams queue).
 
+A 95% interval misses an exact model's value by chance about one time in twenty, so a
+cell with a point outside its interval is planned again once, with fresh seeds (the
+replications after the first run's) and twice the replications (`--no-rerun`: not), and
+both figures are printed; a point counts as a miss only if it misses both times. For an
+exact model that is a 0.05 x 0.05 = 0.25% chance per point (the runs are independent),
+about 0.3 expected over the ~128 points of the grid: a single confirmed miss is weak
+evidence, a biased model misses again and again (docs/planning.md).
+
     .venv/bin/python benchmarks/analytic_grid.py                       # the whole grid
     .venv/bin/python benchmarks/analytic_grid.py --queues 1,4 --rho 0.3,0.9 --jobs 2
 
-Exit status 1 if a model that claims to apply misses an interval, else 0.
+Exit status 1 if a model that claims to apply misses an interval twice, else 0.
 """
 
 from __future__ import annotations
@@ -37,8 +45,9 @@ MAX_ACTIONS = 120_000  # per replication: bounds a cell's cost
 
 
 def grid_workload(queues: int, rho: float, completion: str, round_robin: bool = False,
-                  kernel: dict[str, Any] | None = None) -> Workload:
-    """The cell's workload (see the module docstring)."""
+                  kernel: dict[str, Any] | None = None,
+                  timing: dict[str, float] | None = None) -> Workload:
+    """The cell's workload (see the module docstring); `timing` overrides timing fields."""
     per_queue_hz = rho / (KERNEL_US if completion == "thread" else CALLBACK_US) * 1e6
     law = kernel or {"kind": "exponential", "mean_us": KERNEL_US}
     procs = ([{"name": "p", "graph": "one", "queue_offset": "round-robin",
@@ -49,7 +58,7 @@ def grid_workload(queues: int, rho: float, completion: str, round_robin: bool = 
               for q in range(queues)])
     return parse_workload({
         "format": "hipsem/workload-1", "name": f"grid-q{queues}-rho{rho:g}-{completion}",
-        "queues": queues, "completion": completion,
+        "queues": queues, "completion": completion, "timing": timing or {},
         "kernels": {"k": law}, "graphs": {"one": {"shape": "single", "kernel": "k"}},
         "processes": procs,
     })
@@ -99,10 +108,34 @@ def run_cell(queues: int, rho: float, completion: str, replications: int, jobs: 
         "model": plan.model.name, "reasons": list(plan.model.reasons),
         "capacities": list(caps), "duration_s": duration, "warmup_s": warmup,
         "inside": inside if plan.analytic else None, "points": len(points),
+        "replications": replications, "seed": seed,
         "detail": [(p.pool, p.capacity, p.analytic, p.fixed_miss.lo, p.fixed_miss.mean,
-                    p.fixed_miss.hi, p.acquires) for p in points],
+                    p.fixed_miss.hi, p.acquires, bool(p.agrees)) for p in points],
         "wall_s": time.perf_counter() - started,
     }
+
+
+def _outside(cell: dict[str, Any]) -> set[tuple[str, int]]:
+    """The (pool, capacity) points whose interval does not hold the analytic value."""
+    if cell["inside"] is None:
+        return set()
+    return {(d[0], d[1]) for d in cell["detail"] if not d[7]}
+
+
+def _print_points(cell: dict[str, Any], label: str, only: set[tuple[str, int]]) -> None:
+    for d in cell["detail"]:
+        if (d[0], d[1]) in only:
+            where = "inside" if d[7] else "OUTSIDE"
+            print(f"    {label}: {d[0]} N={d[1]} analytic {d[2]:.4g} sim {d[4]:.4g} "
+                  f"[{d[3]:.4g}, {d[5]:.4g}] ({d[6]} acquires) {where}")
+
+
+def _verdict(cell: dict[str, Any]) -> str:
+    if cell["inside"] is None:  # one reason per queue, often alike: the first, counted
+        reasons = cell["reasons"]
+        more = f" (and {len(reasons) - 1} more)" if len(reasons) > 1 else ""
+        return "none applies: " + reasons[0] + more
+    return f"{cell['inside']}/{cell['points']} inside"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -114,29 +147,49 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--jobs", type=int, default=2)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--round-robin", action="store_true")
+    ap.add_argument("--no-rerun", action="store_true",
+                    help="do not plan a cell with a point outside its interval again")
     ap.add_argument("--json", help="write the cells here")
     args = ap.parse_args(argv)
-    cells, bad = [], 0
+    cells, bad, first_misses, started = [], 0, 0, time.perf_counter()
     for completion in args.completion.split(","):
         for q in (int(x) for x in args.queues.split(",")):
             for rho in (float(x) for x in args.rho.split(",")):
                 cell = run_cell(q, rho, completion, args.replications, args.jobs,
                                 args.seed, args.round_robin)
                 cells.append(cell)
-                verdict = ("none applies: " + "; ".join(cell["reasons"])
-                           if cell["inside"] is None
-                           else f"{cell['inside']}/{cell['points']} inside")
-                bad += cell["inside"] is not None and cell["inside"] < cell["points"]
                 print(f"{completion:8} Q={q:<3} rho={rho:<4} N={cell['capacities']} "
-                      f"{cell['model']}: {verdict} ({cell['wall_s']:.0f} s)", flush=True)
-                if cell["inside"] is not None and cell["inside"] < cell["points"]:
-                    for d in cell["detail"]:
-                        print(f"    {d[0]} N={d[1]} analytic {d[2]:.4g} sim {d[4]:.4g} "
-                              f"[{d[3]:.4g}, {d[5]:.4g}] ({d[6]} acquires)")
+                      f"{cell['model']}: {_verdict(cell)} ({cell['wall_s']:.0f} s)",
+                      flush=True)
+                outside = _outside(cell)
+                if not outside:
+                    continue
+                first_misses += len(outside)
+                _print_points(cell, f"seeds {args.seed}..{args.seed + args.replications - 1}",
+                              outside)
+                if args.no_rerun:
+                    bad += 1
+                    continue
+                fresh = args.seed + args.replications
+                again = run_cell(q, rho, completion, 2 * args.replications, args.jobs,
+                                 fresh, args.round_robin)
+                cell["rerun"] = again
+                both = outside & _outside(again)
+                print(f"    re-run, {2 * args.replications} replications from seed {fresh}: "
+                      f"{_verdict(again)} ({again['wall_s']:.0f} s)", flush=True)
+                _print_points(again, f"seeds {fresh}..{fresh + 2 * args.replications - 1}",
+                              outside)
+                cell["missed"] = sorted(both)
+                if both:
+                    bad += 1
+                    print(f"    MISS (outside both times): {sorted(both)}", flush=True)
     if args.json:
         with open(args.json, "w") as f:
             json.dump(cells, f, indent=1)
-    print(f"{len(cells)} cells, {bad} with a point outside its interval")
+    print(f"{len(cells)} cells, {first_misses} points outside their interval at first, "
+          f"{bad} cells with a point outside it "
+          + ("(no re-runs)" if args.no_rerun else "both times")
+          + f"; {time.perf_counter() - started:.0f} s wall")
     return 1 if bad else 0
 
 

@@ -6,10 +6,12 @@ stream, and its signal's *timepoint* right after the event is recorded (one
 `record_event` later); both are released when the completion loop retires the action:
   thread mode   once `hipEventSynchronize` on the event returns, i.e. when the kernel
                 ended (plus the loop's own few µs, measured by the run: `post_kernel_us`);
-  callback mode once the host function on the queue's *callback stream* starts: that
-                stream waits for the event and then runs the host function, which occupies
-                it for the host-callback latency plus the host-function thread's wait and
-                the function's body (one thread for all queues), one action at a time.
+  callback mode once the host function on the queue's *callback stream* has started
+                (the hand-off) and the completion loop, woken by it, has made its
+                `query_event` call (its cost, `retire_us`); that stream waits for the
+                event and then runs the host function, which occupies it for the
+                host-callback latency plus the host-function thread's wait and the
+                function's body (one thread for all queues), one action at a time.
 So the objects in use on a queue are the actions in its kernel stream (waiting or running:
 a single server, FIFO) plus, in callback mode, those in its callback stream (a second
 single server fed by the first's departures). Each object is held for its action's whole
@@ -22,7 +24,11 @@ Models (`choose`), from the workload and the measured runs:
                      Pollaczek-Khinchine). Callback mode: a tandem; for exponential
                      kernels the kernel stream's departures are Poisson (Burke) and its
                      state is independent of the callback stream's, so the queue's count
-                     is the convolution of the M/M/1 and the callback stream's M/G/1.
+                     is the convolution of the M/M/1 and the callback stream's M/G/1,
+                     with the event held (Q - B)+ past the body B or released (B - Q)+
+                     before its end (Q the query), and an M/G/inf phase for a kernel that
+                     ends before its host function is enqueued (longer for an action the
+                     worker issues right behind another: `queueing.enqueue_wait`).
                      Queues are independent: the pool's count is the convolution over
                      queues. Acquires see the time average (PASTA).
   M^X/G/1 per stream batches: Poisson bursts of `size` steps (or steps of several
@@ -115,6 +121,13 @@ class ModelChoice:
     callback: Service | None = None  # the callback stream's service law (callback mode)
     host_function_us: float = 0.0
     enqueue_us: float = 0.0  # callback mode: launch to the host function's enqueue
+    # callback mode: the completion loop's query_event after the hand-off, before release
+    retire_us: float = 0.0
+    # callback mode, coalesced calls: the launch-cost range (µs) an action issued right
+    # behind another pays after its launch took effect (None: calls not coalesced, such an
+    # action is launched after its cost, as any other)
+    chain_launch_us: tuple[float, float] | None = None
+    jitter: float = 0.0  # every cost's uniform jitter factor [1 - jitter, 1 + jitter]
 
     @property
     def applies(self) -> bool:
@@ -146,9 +159,12 @@ def input_check(loads: Sequence[QueueLoad], launches: int, found_busy: float) ->
     return (f"launches found their kernel stream busy {found_busy:.4f} of the time, not the "
             f"{rho:.4f} (its utilization; with batches of X, (rho + X - 1) / X) that "
             f"Poisson input would give (PASTA; margin "
-            f"{INPUT_MARGIN:.0%} + 3 standard errors over {launches:,} launches): the "
-            "worker's issue chains (an action submitted while the worker issues another is "
-            "launched right after it) make the stream's input burstier than Poisson")
+            f"{INPUT_MARGIN:.0%} + 3 standard errors over {launches:,} launches): "
+            + ("the worker's issue chains (an action submitted while the worker issues "
+               "another is launched right after it) make the stream's input burstier than "
+               "Poisson" if found_busy > rho else
+               "the worker spaces its launches at least one issue apart, so the stream's "
+               "input is more regular than Poisson"))
 
 
 def mean_check(model_mean: float, replication_means: Sequence[float]) -> str | None:
@@ -268,8 +284,14 @@ def _none(reasons: Sequence[str], loads: tuple[QueueLoad, ...] = ()) -> ModelCho
     return ModelChoice(NONE, (), tuple(reasons), loads)
 
 
-def choose(w: Workload, overloaded_runs: int = 0, runs: int = 0) -> ModelChoice:
-    """The model that fits `w` and its runs (module docstring), or "none" and why."""
+def choose(w: Workload, overloaded_runs: int = 0, runs: int = 0,
+           coalesced: bool = True) -> ModelChoice:
+    """The model that fits `w` and its runs (module docstring), or "none" and why.
+
+    `coalesced`: the runs charge a host thread's consecutive calls as one timeout
+    (`SweepSpec.coalesce_calls`, the planning default), which moves the launch of an
+    action issued right behind another to the previous one's last call (callback mode's
+    enqueue phase depends on it)."""
     reasons = [r for p in w.processes for r in _process_reasons(w, p)]
     if reasons:
         return _none(reasons)
@@ -287,7 +309,7 @@ def choose(w: Workload, overloaded_runs: int = 0, runs: int = 0) -> ModelChoice:
     reasons = _queueing_reasons(w, inputs, loads, callback_mode)
     if reasons:
         return _none(reasons, loads)
-    return _queueing_choice(w, inputs, loads, callback, callback_mode)
+    return _queueing_choice(w, inputs, loads, callback, callback_mode, coalesced)
 
 
 def _load_reasons(loads: Sequence[QueueLoad], host_load: float, overloaded_runs: int,
@@ -365,7 +387,7 @@ def _queueing_reasons(w: Workload, inputs: dict[int, list[tuple[float, int, Serv
 
 def _queueing_choice(w: Workload, inputs: dict[int, list[tuple[float, int, Service]]],
                      loads: tuple[QueueLoad, ...], callback: Service | None,
-                     callback_mode: bool) -> ModelChoice:
+                     callback_mode: bool, coalesced: bool) -> ModelChoice:
     laws = [s for ins in inputs.values() for _, _, s in ins]
     batch = max(ld.batch for ld in loads)
     stage = ("M/M/1" if all(s.exponential for s in laws) else "M/G/1") if batch == 1 \
@@ -392,16 +414,25 @@ def _queueing_choice(w: Workload, inputs: dict[int, list[tuple[float, int, Servi
             f"{peak_c:.2f} < 1) fed by the kernel stream's departures, Poisson for "
             "exponential kernels (Burke), no earlier than the host function's enqueue "
             f"{t.record_event_us + t.stream_wait_event_us + t.launch_host_func_us:.0f} us "
-            "after the launch (an M/G/inf phase)")
+            "after the launch"
+            + (" (plus its launch cost for an action issued right behind another, a "
+               "fraction the worker's utilization)" if coalesced else "")
+            + " (an M/G/inf phase)")
+        assumptions.append(
+            f"then until the completion loop, woken by the hand-off, has queried the event "
+            f"({t.query_event_us:g} us) and retired the action; the loop is idle at each "
+            "hand-off (its work per action is far below a host-callback latency)")
     else:
         assumptions.append("plus the measured time the completion loop takes to retire "
                            "an action after its kernel ended (an M/G/inf phase)")
     assumptions.append("acquires see the time average (PASTA); the pool's count is the "
                        "convolution of the independent queues' counts")
     t = w.timing
+    chain = (t.launch_work_min_us, t.launch_work_max_us) if coalesced else None
     return ModelChoice(name, tuple(assumptions), (), loads, inputs, callback,
                        t.host_function_us,
-                       t.record_event_us + t.stream_wait_event_us + t.launch_host_func_us)
+                       t.record_event_us + t.stream_wait_event_us + t.launch_host_func_us,
+                       t.query_event_us if callback_mode else 0.0, chain, t.jitter)
 
 
 # ----------------------------------------------------------------------- predictions
@@ -447,22 +478,20 @@ def predict(choice: ModelChoice, pool: str, mean_in_use: float, post_kernel_us: 
     if not choice.queueing:
         pmf = qt.poisson_pmf(mean_in_use)
         return Prediction(pmf, pmf)
-    queues = [_queue(choice, ins, pool, post_kernel_us, publish_lag_us)
-              for ins in choice.inputs.values() if ins]
+    queues = [_queue(choice, i, ins, pool, post_kernel_us, publish_lag_us)
+              for i, ins in choice.inputs.items() if ins]
     return _combine(queues)
 
 
-def _queue(choice: ModelChoice, ins: list[tuple[float, int, Service]], pool: str,
-           post_kernel_us: float, publish_lag_us: float) -> _Queue:
+def _queue(choice: ModelChoice, index: int, ins: list[tuple[float, int, Service]],
+           pool: str, post_kernel_us: float, publish_lag_us: float) -> _Queue:
     rate = sum(r * b for r, b, _ in ins)
     average = _stage(ins)
     seen = _batch_seen(average, ins)
     extra = [qt.poisson_pmf(rate * max(0.0, post_kernel_us))]
     if choice.callback is not None:
-        body = min(1.0, choice.host_function_us / choice.callback.mean)
-        extra = [qt.thin(qt.mg1(rate, choice.callback), body),
-                 qt.poisson_pmf(rate * _enqueue_wait(choice.enqueue_us, qt.mean(average)
-                                                     / rate if rate else 0.0))]
+        extra = _callback_phases(choice, index, ins, rate,
+                                 qt.mean(average) / rate if rate else 0.0)
     average, seen = qt.convolve([average, *extra]), qt.convolve([seen, *extra])
     if pool == "timepoint" and publish_lag_us > 0:
         busy = 1.0 - float(average[0])
@@ -471,13 +500,31 @@ def _queue(choice: ModelChoice, ins: list[tuple[float, int, Service]], pool: str
     return _Queue(average, seen, rate, tuple(ins))
 
 
-def _enqueue_wait(enqueue_us: float, sojourn_us: float) -> float:
-    """E[max(0, D - T)]: how long a kernel that ends before its host function is enqueued
-    (D µs after the launch) waits for it; T ~ exponential with the stream's mean sojourn.
-    An extra M/G/inf phase before the callback stream."""
-    if sojourn_us <= 0:
-        return enqueue_us
-    return enqueue_us - sojourn_us * (1.0 - float(np.exp(-enqueue_us / sojourn_us)))
+def _callback_phases(choice: ModelChoice, index: int,
+                     ins: list[tuple[float, int, Service]], rate: float,
+                     sojourn_us: float) -> list[Pmf]:
+    """One queue's count past its kernel stream, in callback mode (rate per µs).
+
+    The callback stream is M/G/1 (service: latency + host-thread wait + body B). The
+    event is released when the completion loop, woken at the host function's start (the
+    hand-off), has made its query_event call (Q): the head of the stream has already
+    released it for (B - Q)+ (a thinning, at most one per queue) and holds it (Q - B)+
+    after leaving (an M/G/inf phase, with the enqueue wait before the stream:
+    `queueing.enqueue_wait`, the chained fraction the worker's utilization).
+    """
+    assert choice.callback is not None
+    j = choice.jitter
+    body = (choice.host_function_us * (1 - j), choice.host_function_us * (1 + j))
+    query = (choice.retire_us * (1 - j), choice.retire_us * (1 + j))
+    released_early = qt.uniform_excess(body, query)
+    held_late = qt.uniform_excess(query, body)
+    kernel = sum(r * b * s.mean for r, b, s in ins) / rate if rate else 0.0
+    chain = choice.chain_launch_us
+    chained = choice.loads[index].worker_utilization if chain is not None else 0.0
+    enqueue = qt.enqueue_wait(choice.enqueue_us, sojourn_us, kernel, chained,
+                              chain or (0.0, 0.0), j)
+    return [qt.thin(qt.mg1(rate, choice.callback), released_early / choice.callback.mean),
+            qt.poisson_pmf(rate * (enqueue + held_late))]
 
 
 def _batch_seen(average: Pmf, ins: list[tuple[float, int, Service]]) -> Pmf:

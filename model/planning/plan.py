@@ -94,7 +94,7 @@ def make_plan(workload: Workload, variant: WhatIf, results: Sequence[RunResult],
               spec: SweepSpec, target: float) -> Plan:
     """Aggregate one variant's runs (see the module docstring)."""
     overloaded = sum(r.overloaded for r in results)
-    model = choose(workload, overloaded, len(results))
+    model = choose(workload, overloaded, len(results), spec.coalesce_calls)
     per_pool = points(results, model)
     refutation = _refutation(model, per_pool, results) if model.queueing else None
     if refutation is not None:

@@ -14,6 +14,13 @@ Pure numerics (numpy/scipy), no simulation. Time unit: µs; rates are per µs he
     L = rho + lam^2 E[S^2] / (2 (1 - rho)); with exponential service p_n = (1-rho) rho^n.
   * `poisson_pmf(a)`: the M/G/inf number in system (Poisson(a), a = lam E[S]).
   * `convolve`: the number in use of independent systems (sum of independent counts).
+  * `uniform_excess(x, y)`: E[(X - Y)+] for independent uniform (or fixed) X, Y, in closed
+    form: the overlap of two phases that start together (a host function's body and the
+    completion loop's query after the hand-off).
+  * `enqueue_wait(...)`: E[(D - T)+], how long a kernel that ends before its host function
+    is enqueued (D after its launch; longer for an action issued right behind another)
+    waits for it, T its sojourn in an M/M/1 kernel stream; closed forms of the
+    exponential and hypoexponential laws, Gauss-Legendre over the launch cost's law.
 
 Invariant: every pmf returned is non-negative, sums to 1 within 1e-9 and is truncated
 only where the remaining tail is below `TAIL`.
@@ -38,6 +45,7 @@ from scipy.special import gammainc
 TAIL = 1e-13
 MAX_STATES = 3000
 _HERMITE = np.polynomial.hermite.hermgauss(80)
+_LEGENDRE = np.polynomial.legendre.leggauss(24)
 
 Pmf = NDArray[np.float64]
 
@@ -194,6 +202,84 @@ def _normalised(pmf: Pmf) -> Pmf:
     tail = np.cumsum(pmf[::-1])[::-1]
     keep = int(np.searchsorted(-tail, -TAIL)) + 1
     return pmf[: max(1, min(len(pmf), keep))]
+
+
+def uniform_excess(x: tuple[float, float], y: tuple[float, float]) -> float:
+    """E[(X - Y)+] for independent X ~ U[x0, x1] and Y ~ U[y0, y1] (x0 == x1: fixed).
+
+    With H(t) = (t+)^3 / 6, d^2/dx dy H(x - y) = -(x - y)+, so the double integral over the
+    rectangle is H(x1 - y0) + H(x0 - y1) - H(x1 - y1) - H(x0 - y0), over (x1-x0)(y1-y0);
+    a fixed end is the limit (one integral, G(t) = (t+)^2 / 2).
+    """
+    (x0, x1), (y0, y1) = x, y
+    wx, wy = x1 - x0, y1 - y0
+    if wx < 0 or wy < 0:
+        raise ValueError(f"not an interval: {x} or {y}")
+
+    def h(t: float) -> float:
+        return max(0.0, t) ** 3 / 6
+
+    def g(t: float) -> float:
+        return max(0.0, t) ** 2 / 2
+
+    if wx > 0 and wy > 0:
+        return (h(x1 - y0) + h(x0 - y1) - h(x1 - y1) - h(x0 - y0)) / (wx * wy)
+    if wx > 0:
+        return (g(x1 - y0) - g(x0 - y0)) / wx
+    if wy > 0:
+        return (g(x0 - y0) - g(x0 - y1)) / wy
+    return max(0.0, x0 - y0)
+
+
+def _short_of_exp(d: float, m: float) -> float:
+    """E[(d - S)+] for S ~ exponential(mean m): the integral of P(S <= t) over [0, d]."""
+    return d - m * -math.expm1(-d / m) if m > 0 else d
+
+
+def _short_of_hypo(d: float, k: float, m: float) -> float:
+    """E[(d - S - R)+] for independent exponentials S (mean k) and R (mean m)."""
+    if abs(m - k) < 1e-9 * max(m, k):  # Erlang-2 of mean 2k
+        return d - k * (-2.0 * math.expm1(-d / k) - d / k * math.exp(-d / k))
+    return d - (m * m * -math.expm1(-d / m) - k * k * -math.expm1(-d / k)) / (m - k)
+
+
+def enqueue_wait(d0: float, sojourn: float, kernel: float, chained: float,
+                 launch: tuple[float, float], jitter: float) -> float:
+    """E[(D - T)+]: a kernel's wait, after it ends, for its host function's enqueue.
+
+    D0 = `d0` µs after the launch the worker enqueues the host function; T is the
+    kernel's sojourn from its launch in the kernel stream, an M/M/1 queue of mean sojourn
+    `sojourn` and mean service `kernel` (T is then exponential). A fraction `chained` of
+    the actions (those submitted while the worker issues another: its utilization, by
+    PASTA) is launched at once behind the previous action's host-function enqueue, its
+    launch cost C ~ U[launch] x U[1 - jitter, 1 + jitter] paid after the launch took effect
+    (coalesced calls; `launch` = (0, 0) when not), so its D = D0 + C; its kernel starts
+    behind the previous one, still running w.p. q = exp(-D0 / sojourn) with an
+    exponential residual: T = S + I R (hypoexponential). The others keep the M/M/1 mean
+    sojourn in total: exponential with mean (sojourn - chained E[T_chained]) / (1 -
+    chained). E[(d - T)+] = the integral of P(T <= t) over [0, d], in closed form; C's law
+    by Gauss-Legendre. `chained` = 0 gives d0 - sojourn (1 - exp(-d0 / sojourn)).
+    """
+    if sojourn <= 0:
+        return d0
+    p = min(max(chained, 0.0), 1.0)
+    q = math.exp(-d0 / sojourn)
+    rest = (sojourn - p * (kernel + q * sojourn)) / (1 - p) if p < 1 else 0.0
+    total = (1 - p) * _short_of_exp(d0, max(rest, 0.0))
+    if p > 0:
+        x, w = _LEGENDRE
+        lo, hi = launch
+        costs = (lo + hi) / 2 + (hi - lo) / 2 * x  # the launch cost's base, uniform
+        factors = 1 + jitter * x  # its jitter factor, uniform
+        weights = np.outer(w, w) / 4
+        chained_wait = 0.0
+        for i, c in enumerate(costs):
+            for j, f in enumerate(factors):
+                d = d0 + c * f
+                chained_wait += weights[i, j] * ((1 - q) * _short_of_exp(d, kernel)
+                                                 + q * _short_of_hypo(d, kernel, sojourn))
+        total += p * chained_wait
+    return total
 
 
 def at_least(pmf: Pmf, n: int) -> float:
