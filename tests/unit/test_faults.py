@@ -180,7 +180,9 @@ def test_each_fault_kind_is_injected_and_logged_as_ground_truth() -> None:
     }
     for kind, plan in cases.items():
         record = run_sim(with_plan(sc, plan), 0)
-        assert [h.kind for h in record.faults] == [kind]
+        # (a work fault is sticky on q0: y's later issue there is refused or skipped)
+        assert [h.kind for h in record.faults][:1] == [kind]
+        assert all(h.kind in ("sticky", "skipped") for h in record.faults[1:])
         assert check(with_plan(sc, plan), record) == []
         if kind != "lost":
             assert record.faults[0].victims == ("x",)
