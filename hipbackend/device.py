@@ -345,6 +345,7 @@ class HipDevice:
                          else (0, 0))
         cpu = self.runtime.cpu
         if cookie:
+            assert cpu is not None  # faults are armed only on the CPU runtime
             cpu.tag_next_command(int(s.handle), cookie)
             self._hip("hipMemsetAsync", self._scratch, 0, 0, s.handle)
         obs = self._observation
@@ -355,6 +356,7 @@ class HipDevice:
         if obs is not None and row is not None:
             self._observe_end(obs, s, work.tag, row)
         if error:
+            assert cpu is not None
             cpu.fail_next_command(int(s.handle), error)
             cpu.tag_next_command(int(s.handle), cookie)
             self._hip("hipMemsetAsync", self._scratch, 0, 0, s.handle)

@@ -206,7 +206,7 @@ class CpuRuntimeLib:
         """The runtime's fault log: (kind, hipError_t, cookie, CLOCK_MONOTONIC ns) per
         entry, kind 1 a stream entered its error state, 2 an errored stream skipped a
         tagged command (FAULT_STREAM_ERROR, FAULT_SKIPPED)."""
-        out = []
+        out: list[tuple[int, int, int, int]] = []
         kind, err = ctypes.c_int(), ctypes.c_int()
         cookie, t_ns = ctypes.c_ulonglong(), ctypes.c_longlong()
         while self._lib.hipsemCpuFaultLogEntry(len(out), ctypes.byref(kind), ctypes.byref(err),
