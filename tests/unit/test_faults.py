@@ -364,3 +364,40 @@ def test_a_saved_faulted_counterexample_carries_its_plan_and_replays(tmp_path: P
     replayed = load_scenario(saved.scenario_file)
     assert replayed.faults == result.failure.case.scenario.faults and replayed.faults
     assert replayed.replay.defects == ("issue-failure-keeps-signals",)
+
+
+# --------------------------------------------------------------------------- sticky stream
+
+
+MINIMAL = ROOT / "tests" / "property" / "minimal"
+
+
+@pytest.mark.parametrize("completion", list(Completion), ids=lambda c: c.value)
+def test_a_work_fault_fails_every_later_action_of_its_queue_and_nothing_else(
+        completion: Completion) -> None:
+    sc = load_scenario(ROOT / "examples" / "faults" / "sticky-stream.json")
+    sc = dataclasses.replace(sc, settings=dataclasses.replace(sc.settings,
+                                                              completion=completion))
+    for seed in range(3):
+        record = run_sim(sc, seed)
+        statuses = {k: r.status for k, r in record.ops.items()}
+        assert statuses == {"bad": "INTERNAL", "next": "INTERNAL", "later": "INTERNAL",
+                            "after-pause": "INTERNAL", "see-c": "INTERNAL", "other": "OK",
+                            "other-next": "OK", "pause": "OK", "see-u": "OK"}
+        tied = {x for h in record.faults if h.kind in ("skipped", "sticky") for x in h.victims}
+        assert tied == {"next", "later", "after-pause"}  # the device's own account
+        assert all(record.ops[x].start_us is None for x in tied)  # never ran
+        assert check(sc, record) == [] and record.teardown.completed
+
+
+def test_the_checker_flags_a_skipped_execute_that_completes() -> None:
+    sc = load_scenario(MINIMAL / "completion-swallows-repeat-error.json")
+    clean = run_sim(sc, 0)
+    assert [h.kind for h in clean.faults] == ["work", "skipped"] and check(sc, clean) == []
+    bad = copy.deepcopy(clean)
+    bad.ops["x1"].status = "OK"  # the core claims x1 completed although its work was skipped
+    vs = [v for v in check(sc, bad) if v.property == "faults"]
+    assert vs and vs[0].op == "x1" and "skipped the work of x1" in vs[0].message
+    swallowed = run_sim(sc, 0, defects=[Defect.COMPLETION_SWALLOWS_REPEAT_ERROR])
+    assert swallowed.ops["x1"].status == "OK"
+    assert "faults" in {v.property for v in check(sc, swallowed)}
