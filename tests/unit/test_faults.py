@@ -401,3 +401,19 @@ def test_the_checker_flags_a_skipped_execute_that_completes() -> None:
     swallowed = run_sim(sc, 0, defects=[Defect.COMPLETION_SWALLOWS_REPEAT_ERROR])
     assert swallowed.ops["x1"].status == "OK"
     assert "faults" in {v.property for v in check(sc, swallowed)}
+
+
+def test_each_refused_stream_wait_is_tied_to_an_execute_no_other_fault_explains() -> None:
+    """x1's launch and x2's stream wait are refused by q0's error state: the wait's
+    candidates are both (unlaunched, waiting on C), but x1 is already the launch's."""
+    sc = with_plan(make_scenario({"h0": [
+        execute("x0", "q0", signal={"A": 1}),
+        execute("x1", "q0", wait={"C": 1}),
+        execute("x2", "q0", wait={"C": 1}),
+        execute("x3", "q1", signal={"C": 1}, duration_us=50),
+    ]}, {"A": 0, "C": 0}, ["q0", "q1"], timepoint_pool_capacity=3, max_wait_events=1,
+        completion="thread"), FaultPlan(work=(WorkFault("x0"),)))
+    record = run_sim(sc, 0)
+    assert [(h.kind, h.call) for h in record.faults] == [
+        ("work", ""), ("sticky", "launch_work"), ("sticky", "stream_wait_event")]
+    assert check(sc, record) == []

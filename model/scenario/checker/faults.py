@@ -140,7 +140,10 @@ def fault_facts(scenario: Scenario, record: RunRecord) -> FaultFacts:
         fits = [x for x in options if _status(record, x) in wanted]
         # Several fit (a failure can also have propagated to them): the core's own
         # account of where each failed only orders them; the choice is then judged.
-        fits.sort(key=lambda x: not record.ops[x].message.startswith(_OWN.get(hit.call, "")))
+        # An execute no other fault explains comes first (a direct victim of a stream
+        # error can also be the victim of a call fault on it, e.g. its record refused).
+        fits.sort(key=lambda x: (x in faulted,
+                                 not record.ops[x].message.startswith(_OWN.get(hit.call, ""))))
         if fits:
             if fits[0] not in direct:  # (a direct victim keeps the code it failed with)
                 faulted[fits[0]] = code
