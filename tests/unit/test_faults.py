@@ -417,3 +417,21 @@ def test_each_refused_stream_wait_is_tied_to_an_execute_no_other_fault_explains(
     assert [(h.kind, h.call) for h in record.faults] == [
         ("work", ""), ("sticky", "launch_work"), ("sticky", "stream_wait_event")]
     assert check(sc, record) == []
+
+
+def test_faults_with_overlapping_candidates_are_matched_to_distinct_executes() -> None:
+    """Two refused stream waits on q1: the first (x7's wait on x6) could be x8's or x7's,
+    the second (x8's wait on x1) only x8's; a first-fit choice gives the first to x8 and
+    leaves the second unexplained (found by a campaign with --seeds-per-case 2, seed 5)."""
+    sc = with_plan(make_scenario({"h0": [
+        execute("x8", "q1", wait={"A": 6, "C": 2}, duration_us=100),
+        execute("x6", "q0", signal={"C": 3}, duration_us=1),
+        execute("x7", "q1", wait={"C": 3}, signal={"D": 1}, duration_us=10),
+        execute("x1", "q0", signal={"A": 6}, duration_us=50),
+    ]}, {"A": 0, "B": 0, "C": 0, "D": 0}, ["q0", "q1"], event_pool_capacity=0,
+        timepoint_pool_capacity=1, max_wait_events=1, completion="thread"),
+        FaultPlan(calls=(CallFault("stream_wait_event", "hipErrorLaunchFailure",
+                                   probability=0.5),)))
+    record = run_sim(sc, 1)
+    assert [h.call for h in record.faults] == ["stream_wait_event"] * 2
+    assert check(sc, record) == []

@@ -13,7 +13,8 @@ complete (liveness), pools and references balance (conservation). This module ch
   * every fault hit an action: the execute the device ties it to (for a stream wait made
     before the launch, an execute of that queue the device never saw launched; for a
     create_event, one of the executes launched and not yet recorded) ended with the
-    fault's code, or with the lost device's code;
+    fault's code, or with the lost device's code; each fault hit a distinct action, so
+    the hits are matched to executes (augmenting paths) rather than taken first-fit;
   * a work fault's stream error has exactly its blast radius: every execute whose work
     the errored stream skipped ("skipped") and every execute whose launch or record the
     errored stream refused ("sticky") failed with the stream error's code (or the code
@@ -127,6 +128,7 @@ def fault_facts(scenario: Scenario, record: RunRecord) -> FaultFacts:
             unresolved.append((hit, hit.victims))
     direct = frozenset(faulted)
     lost = None
+    hits: list[tuple[FaultHit, str, tuple[str, ...], list[str]]] = []
     for hit in record.faults:
         if _direct(hit):
             continue
@@ -134,26 +136,54 @@ def fault_facts(scenario: Scenario, record: RunRecord) -> FaultFacts:
         if hit.kind == "lost":
             lost = lost or code
             continue
-        options = tuple(x for x in candidates(scenario, record, hit)
-                        if x not in faulted or x in direct)
+        options = candidates(scenario, record, hit)
         wanted = {code} | ({lost} if lost else set())
         fits = [x for x in options if _status(record, x) in wanted]
         # Several fit (a failure can also have propagated to them): the core's own
         # account of where each failed only orders them; the choice is then judged.
         # An execute no other fault explains comes first (a direct victim of a stream
         # error can also be the victim of a call fault on it, e.g. its record refused).
-        fits.sort(key=lambda x: (x in faulted,
+        fits.sort(key=lambda x: (x in direct,
                                  not record.ops[x].message.startswith(_OWN.get(hit.call, ""))))
-        if fits:
-            if fits[0] not in direct:  # (a direct victim keeps the code it failed with)
-                faulted[fits[0]] = code
-            late = hit.call in _AFTER_PUBLISH or (
-                hit.call == "stream_wait_event" and hit.stream not in scenario.queues)
-            if late:
-                published.add(fits[0])
-        else:
+        hits.append((hit, code, options, fits))
+    chosen = _match([fits for _, _, _, fits in hits], direct)
+    for (hit, code, options, _), victim in zip(hits, chosen, strict=True):
+        if victim is None:
             unresolved.append((hit, options))
+            continue
+        if victim not in direct:  # (a direct victim keeps the code it failed with)
+            faulted[victim] = code
+        if hit.call in _AFTER_PUBLISH or (
+                hit.call == "stream_wait_event" and hit.stream not in scenario.queues):
+            published.add(victim)
     return FaultFacts(faulted, lost, frozenset(published), tuple(unresolved))
+
+
+def _match(fits: list[list[str]], shared: frozenset[str]) -> list[str | None]:
+    """One execute per hit, each from its fits, as many hits as possible (augmenting
+    paths; each hit tries its fits in order). Every fault hit a distinct action, except
+    that an execute in `shared` (a stream error's direct victim) can also be a call
+    fault's. None: no execute left for that hit."""
+    owner: dict[str, int] = {}
+
+    def assign(i: int, seen: set[str]) -> bool:
+        for x in fits[i]:
+            if x in shared:
+                continue
+            if x not in seen:
+                seen.add(x)
+                if x not in owner or assign(owner[x], seen):
+                    owner[x] = i
+                    return True
+        return False
+
+    chosen: list[str | None] = [None] * len(fits)
+    for i, options in enumerate(fits):
+        if not assign(i, set()):
+            chosen[i] = next((x for x in options if x in shared), None)
+    for x, i in owner.items():
+        chosen[i] = x
+    return chosen
 
 
 def _status(record: RunRecord, op_id: str) -> str | None:
