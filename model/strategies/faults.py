@@ -56,7 +56,7 @@ _KINDS = (0, 1, 1, 1, 1, 1, 1, 1, 1, 2, 2, 3, 3, 4, 4, 4)
 _BITS = 12
 
 
-def _followed(scenario: Scenario) -> list[str]:
+def followed_executes(scenario: Scenario) -> list[str]:
     """Executes with a later execute on the same queue (in scenario order), so that the
     stream error of a work fault has more work to skip or refuse; else every execute."""
     executes = [op for _, _, op in scenario.ops() if isinstance(op, Execute)]
@@ -66,7 +66,7 @@ def _followed(scenario: Scenario) -> list[str]:
 
 
 def _plan(kind: int, code: int, scenario: Scenario) -> FaultPlan:
-    executes = _followed(scenario) if kind == 2 else []
+    executes = followed_executes(scenario) if kind == 2 else []
     call = SIMPLEST_CALLS[code % len(SIMPLEST_CALLS)]
     error = _ERRORS[(code >> 3) % len(_ERRORS)]
     if kind == 1:
@@ -109,4 +109,4 @@ def with_faults(scenario: st.SearchStrategy[Scenario]) -> st.SearchStrategy[Scen
                                                 st.integers(0, 2)))
 
 
-__all__ = ["SIMPLEST_CALLS", "fault_plans", "with_faults"]
+__all__ = ["SIMPLEST_CALLS", "fault_plans", "followed_executes", "with_faults"]
