@@ -50,8 +50,14 @@ Thread-safety: methods may be called from several host threads at once; bookkeep
 under one lock, HIP calls are made outside it.
 
 Faults (docs/faults.md): `arm_faults(plan, seed, now)` injects a scenario's fault plan
-through the CPU runtime's knob (`hipbackend.faults.HipFaults`); `disarm_faults()` stops
-it. Each injectable method makes one check first (`_fault`).
+through the CPU runtime's knobs (`hipbackend.faults.HipFaults`); `disarm_faults()` stops
+it, lets the device drain and takes the runtime's fault log. Each injectable method
+makes one check first (`_fault`). With a plan armed, each launch starts with an empty
+memset tagged with the launch's cookie, and a faulted execute's launch ends with an
+empty memset armed to fail, which puts the stream into its sticky error state when the
+runtime has run the work; a call the runtime then refuses with the stream's error is
+logged (`_refused`). Query and synchronize answer a failed record's error from the
+runtime itself.
 
 Invariant: every stream, event and buffer HipDevice created is released exactly once, by
 `destroy_*`, by `close()`, or at the latest by the `weakref.finalize` safety net.
