@@ -14,7 +14,7 @@ script prints:
   disagree     of those, scenarios `hipsem diff`'s comparison (12 SimPy seeds and
                confirmation runs on HIP) still finds to DISAGREE (the rest are racy)
 
-The target: 0 violations and 0 disagreements. Usage:
+The target: 0 violations and 0 disagreements (exit status 1 otherwise). Usage:
 
     .venv/bin/python benchmarks/sticky_parity.py --scenarios 300 --seed 1
 """
@@ -51,7 +51,7 @@ def generated(count: int, seed: int) -> list[Scenario]:
     return out
 
 
-def main() -> None:
+def main() -> int:
     p = argparse.ArgumentParser(description=__doc__,
                                 formatter_class=argparse.RawTextHelpFormatter)
     p.add_argument("--scenarios", type=int, default=100)
@@ -80,7 +80,8 @@ def main() -> None:
             disagree += any(r[3] == "DISAGREE" and r[0].startswith("op ") for r in rows)
     print(f"runs {runs}, sticky {sticky}, violations sim {sim_bad} hip {hip_bad}, "
           f"differ {differ}, disagree {disagree} ({time.perf_counter() - start:.0f} s)")
+    return 1 if sim_bad or hip_bad or disagree else 0
 
 
 if __name__ == "__main__":
-    main()
+    raise SystemExit(main())
