@@ -14,6 +14,7 @@ from typing import Any
 import jsonschema
 import pytest
 from hypothesis import find, given, settings
+from hypothesis import seed as hypothesis_seed
 
 from model.core.context import CoreContext
 from model.core.defects import Defect
@@ -325,6 +326,7 @@ def test_fault_plans_shrink_toward_no_fault_then_the_earliest_simplest() -> None
 def test_drawn_fault_plans_are_valid_scenario_sections() -> None:
     kinds: set[str] = set()
 
+    @hypothesis_seed(0)  # deterministic: an unseeded draw of 150 can miss a kind
     @settings(max_examples=150, database=None, deadline=None)
     @given(with_faults(scenarios(max_ops=8)))
     def valid(sc: Scenario) -> None:
