@@ -17,6 +17,9 @@ from model.device import WorkItem
 from model.faults import FaultPlan, WorkFault
 
 ERROR = "hipErrorIllegalAddress"
+# The faulted work lasts long enough for the host to enqueue what follows it before the
+# stream enters its error state, also on a loaded machine.
+BAD_US = 50_000.0
 
 
 @pytest.fixture
@@ -43,7 +46,7 @@ def fails(fn: object) -> HipError:
 def test_later_calls_on_the_errored_stream_answer_the_error(dev: HipDevice) -> None:
     s, other = dev.create_stream("q0"), dev.create_stream("q1")
     e, f = dev.create_event(), dev.create_event()
-    dev.launch_work(s, WorkItem("bad", 100.0))
+    dev.launch_work(s, WorkItem("bad", BAD_US))
     dev.record_event(e, s)
     fails(lambda: dev.synchronize_event(e))  # the work ran, then failed
     fails(lambda: dev.launch_work(s, WorkItem("late", 5.0)))
@@ -70,7 +73,7 @@ def test_work_enqueued_before_the_error_is_skipped_and_its_record_answers_it(
     dev.prepare_observation(["bad", "next"], timing=True)
     s = dev.create_stream("q0")
     e1, e2 = dev.create_event(), dev.create_event()
-    dev.launch_work(s, WorkItem("bad", 20000.0))  # 20 ms: the rest is enqueued meanwhile
+    dev.launch_work(s, WorkItem("bad", BAD_US))  # the rest is enqueued meanwhile
     dev.record_event(e1, s)
     dev.launch_work(s, WorkItem("next", 1000.0))
     dev.record_event(e2, s)
@@ -92,7 +95,7 @@ def test_a_stream_waiting_on_an_errored_record_is_poisoned_once_only(dev: HipDev
     dev.prepare_observation(["bad", "consumer", "after"], timing=True)  # timing records
     s, t = dev.create_stream("q0"), dev.create_stream("q1")  # must not take the poison
     e, f1, f2 = dev.create_event(), dev.create_event(), dev.create_event()
-    dev.launch_work(s, WorkItem("bad", 100.0))
+    dev.launch_work(s, WorkItem("bad", BAD_US))
     dev.record_event(e, s)
     dev.stream_wait_event(t, e)
     dev.launch_work(t, WorkItem("consumer", 100.0))
@@ -112,7 +115,7 @@ def test_host_functions_still_run_on_an_errored_stream_and_destroy_completes(
         dev: HipDevice) -> None:
     s = dev.create_stream("q0")
     ran: list[str] = []
-    dev.launch_work(s, WorkItem("bad", 5000.0))
+    dev.launch_work(s, WorkItem("bad", BAD_US))
     dev.launch_work(s, WorkItem("skipped", 10.0))
     dev.launch_host_func(s, lambda: ran.append("ran"))  # enqueued before the error
     dev.destroy_stream(s)  # drains: the host function ran, nothing hangs
