@@ -547,9 +547,11 @@ def fuzz_main(argv: list[str]) -> int:
 
 
 def demo_fuzz(console: Console | Output, examples: int = 300,
-              defect: Defect = Defect.LIFO_READY, directory: Path | None = None) -> None:
+              defect: Defect = Defect.LIFO_READY,
+              directory: Path | None = None) -> dict[str, Any]:
     """A short campaign against the clean core, then against `defect` (shows the shrunk
-    counterexample). About 5 s on one core."""
+    counterexample). About 5 s on one core. Returns both campaigns' `summary` objects
+    (`clean`, `defect`)."""
     show = as_output(console)
     clean = run_campaign(CampaignConfig(examples=examples, seed=0))
     _report(show, clean, None)
@@ -561,6 +563,7 @@ def demo_fuzz(console: Console | Output, examples: int = 300,
     if result.failure is not None and directory is not None:
         saved = save_failure(result.failure, config.defects, directory)
     _report(show, result, saved)
+    return {"clean": summary(clean, None), "defect": summary(result, saved)}
 
 
 __all__ = ["demo_fuzz", "fuzz_main", "parser", "sharded_summary", "summary"]

@@ -124,6 +124,7 @@ def _cases() -> list[Case]:
         Case("fuzz-examples-zero", ("fuzz", "--examples", "0"), "--examples"),
         Case("fuzz-unknown-defect", ("fuzz", "--defect", "nope"), "nope"),
         Case("demo-seeds-zero", ("demo", "--seeds", "0"), "--seeds"),
+        Case("demo-json-and-plain", ("demo", "--json", "--plain"), "--json"),
         Case("diff-nothing", ("diff",), "--generated"),
         Case("diff-observable-alone", ("diff", "--generated", "1", "--observable"),
              "--observable"),

@@ -101,3 +101,17 @@ def test_summary() -> None:
     sc, run = chain_run()
     ok = format_summary(build_report(sc, run.rec, []))
     assert ok.splitlines()[0].endswith("| OK") and "violations" not in ok
+
+
+def test_order_messages_show_an_excerpt_around_the_difference() -> None:
+    """FIFO messages name the first difference in context, never a whole Python list."""
+    from model.scenario.checker.fifo import _excerpt, _order_mismatch
+
+    long = [f"x{i}" for i in range(1000)]
+    assert _excerpt(long, 500) == "..., x497, x498, x499, [x500], x501, x502, x503, ..."
+    assert _excerpt(["a", "b"], 2) == "a, b, [end]"
+    assert _excerpt([], 0) == "(none)"
+    swapped = [*long[:500], "x501", "x500", *long[502:]]
+    v = _order_mismatch("q0", "launch order", swapped, long, "ready order")
+    assert v.op == "x501" and "[" + "'" not in v.message and len(v.message) < 250
+    assert "x499, [x501], x500" in v.message and "at position 500" in v.message

@@ -131,3 +131,30 @@ def test_replay_timing_is_parsed_validated_and_used(tmp_path: Path,
         saved.write_text(json.dumps(document))
         code, _, err = run(capsys, "run", str(saved))
         assert code == 2 and expected in err, err
+
+
+def test_demo_json_is_one_document_and_says_what_failed(
+        capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
+        tmp_path: Path) -> None:
+    import model.demo
+
+    code, out, err = run(capsys, "demo", "--json", "--quick", "--seeds", "1")
+    doc = json.loads(out)
+    assert (code, err) == (0, "") and doc["format"] == "hipsem/demo-1" and doc["ok"] is True
+    assert {r["file"] for r in doc["examples"]} == {p.name for p in EXAMPLES}
+    assert all(r["violations"] == [] and r["seeds"] == 1 for r in doc["examples"])
+    assert "fuzz" not in doc and "plan" not in doc  # --quick: examples only
+    # A bundled example that the core breaks shows up in the document and the exit code.
+    broken = tmp_path / "examples"
+    broken.mkdir()
+    (broken / "a.json").write_text((ROOT / "examples" / "reverse-chain.json").read_text())
+    monkeypatch.setattr(model.demo, "EXAMPLES", broken)
+    import model.cli
+    from model.core.defects import Defect
+
+    original = model.cli.run_scenario_file
+    monkeypatch.setattr(model.cli, "run_scenario_file", lambda path, seed: original(
+        path, seed=seed, defects=[Defect.FRESH_EVENT_WAIT]))
+    code, out, _ = run(capsys, "demo", "--json", "--quick", "--seeds", "2")
+    doc = json.loads(out)
+    assert code == 1 and doc["ok"] is False and doc["examples"][0]["violations"] != []

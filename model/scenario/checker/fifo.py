@@ -30,11 +30,27 @@ def _first_difference(a: list[str], b: list[str]) -> int:
     )
 
 
+_CONTEXT = 3  # items shown on each side of the first difference
+
+
+def _excerpt(items: list[str], i: int) -> str:
+    """`items` around position `i` for a message: "a, b, [c], d" ("(none)" if empty; at most
+    `_CONTEXT` items each side, "..." for the rest; the item at `i` is bracketed)."""
+    if not items:
+        return "(none)"
+    lo, hi = max(0, i - _CONTEXT), min(len(items), i + _CONTEXT + 1)
+    shown = [f"[{x}]" if k == i else x for k, x in enumerate(items[lo:hi], lo)]
+    if i >= len(items):
+        shown.append("[end]")
+    return ", ".join(["...", *shown] if lo else shown) + (", ..." if hi < len(items) else "")
+
+
 def _order_mismatch(q: str, what: str, got: list[str], want: list[str], vs: str) -> Violation:
     i = _first_difference(got, want)
     op = got[i] if i < len(got) else (want[i] if i < len(want) else None)
     return Violation(
-        "fifo", op, f"queue {q}: {what} {got} differs from {vs} {want} at position {i}"
+        "fifo", op, f"queue {q}: {what} ({len(got)}) {_excerpt(got, i)} differs from {vs} "
+        f"({len(want)}) {_excerpt(want, i)} at position {i}"
     )
 
 
@@ -142,7 +158,7 @@ def _derived_ready_order(c: Ctx, bindable: Bindable, q: str,
                 f"queue {q}: {other} was ready by {fmt_time(later_min[0])} (its waits "
                 f"reached or bound to recorded events, and submitted), before {op_id} could "
                 f"be ready (not before {fmt_time(lo)}), but the device saw {op_id} launched "
-                f"first (launch order {issue})",
+                f"first (launch order {_excerpt(issue, issue.index(op_id))})",
             ))
         hi = bound(c, bindable, x, upper=True)
         if hi is not None and (later_min is None or hi < later_min[0]):
