@@ -50,8 +50,14 @@ Thread-safety: methods may be called from several host threads at once; bookkeep
 under one lock, HIP calls are made outside it.
 
 Faults (docs/faults.md): `arm_faults(plan, seed, now)` injects a scenario's fault plan
-through the CPU runtime's knob (`hipbackend.faults.HipFaults`); `disarm_faults()` stops
-it. Each injectable method makes one check first (`_fault`).
+through the CPU runtime's knobs (`hipbackend.faults.HipFaults`); `disarm_faults()` stops
+it, lets the device drain and takes the runtime's fault log. Each injectable method
+makes one check first (`_fault`). With a plan armed, each launch starts with an empty
+memset tagged with the launch's cookie, and a faulted execute's launch ends with an
+empty memset armed to fail, which puts the stream into its sticky error state when the
+runtime has run the work; a call the runtime then refuses with the stream's error is
+logged (`_refused`). Query and synchronize answer a failed record's error from the
+runtime itself.
 
 Invariant: every stream, event and buffer HipDevice created is released exactly once, by
 `destroy_*`, by `close()`, or at the latest by the `weakref.finalize` safety net.
@@ -324,13 +330,11 @@ class HipDevice:
                 f"got {work.duration_us!r}"
             )
         called = time.perf_counter()
-        obs = self._observation
-        row = obs.index.get(work.tag) if obs is not None else None
-        if obs is not None and row is not None:
-            self._observe_start(obs, s, work.tag, row)
-        self._busy(s, work.duration_us)
-        if obs is not None and row is not None:
-            self._observe_end(obs, s, work.tag, row)
+        try:
+            self._launch_commands(s, work)
+        except HipError as error:
+            self._refused("launch_work", s, (work.tag,), error)
+            raise
         with self._lock:
             self.stream_order[s.label].append(work.tag)
             self.launched_at[work.tag] = called
@@ -338,21 +342,48 @@ class HipDevice:
         if self.faults is not None:
             self.faults.launched(s.label, work.tag)
 
+    def _launch_commands(self, s: HipStream, work: WorkItem) -> None:
+        """Enqueue the work's commands. With faults armed, the first is an empty memset
+        tagged with the launch's cookie (the runtime's fault log names skipped work by
+        it) and, for a faulted execute, a last empty memset armed to fail: the stream
+        enters its error state when it has run the work (docs/faults.md)."""
+        cookie, error = (self.faults.launching(s.label, work.tag) if self.faults is not None
+                         else (0, 0))
+        cpu = self.runtime.cpu
+        if cookie:
+            assert cpu is not None  # faults are armed only on the CPU runtime
+            cpu.tag_next_command(int(s.handle), cookie)
+            self._hip("hipMemsetAsync", self._scratch, 0, 0, s.handle)
+        obs = self._observation
+        row = obs.index.get(work.tag) if obs is not None else None
+        if obs is not None and row is not None:
+            self._observe_start(obs, s, work.tag, row)
+        self._busy(s, work.duration_us)
+        if obs is not None and row is not None:
+            self._observe_end(obs, s, work.tag, row)
+        if error:
+            assert cpu is not None
+            cpu.fail_next_command(int(s.handle), error)
+            cpu.tag_next_command(int(s.handle), cookie)
+            self._hip("hipMemsetAsync", self._scratch, 0, 0, s.handle)
+
     def launch_host_func(self, stream: HipStream, fn: Callable[[], None]) -> None:
         """hipLaunchHostFunc through the trampoline; `fn` stays alive until it has run."""
         self._guard("launch_host_func", stream, _fn_name(fn))
         s = self._live_stream(stream)
         if not callable(fn):
             raise InvalidArgumentError(f"launch_host_func: {fn!r} is not callable")
-        if self.faults is not None:
-            self._fault("launch_host_func", s.label, self.faults.stream_victims(s.label))
+        victims = self.faults.stream_victims(s.label) if self.faults is not None else ()
+        injected = self._fault("launch_host_func", s.label, victims)
         name = _fn_name(fn)
         token = hostfn.register(_timed(fn, s.label, name, self.host_function_runs, self._lock),
                                 f"{name} on {s.label}", self._host_fn_failed)
         try:
             self._hip("hipLaunchHostFunc", s.handle, hostfn.TRAMPOLINE_ADDRESS, token)
-        except BaseException:
+        except BaseException as error:
             hostfn.unregister(token)
+            if isinstance(error, HipError) and not injected:
+                self._refused("launch_host_func", s, victims, error)
             raise
 
     # ------------------------------------------------------------------ events
@@ -384,13 +415,15 @@ class HipDevice:
         """hipEventRecord: the event now refers to a new marker at the tail of `stream`."""
         self._guard("record_event", event, stream)
         e, s = self._live_event(event), self._live_stream(stream)
-        if self.faults is not None:
-            self._fault("record_event", s.label, _tags(s.last_launched))
+        victims = _tags(s.last_launched)
+        injected = self._fault("record_event", s.label, victims)
         try:
             self._hip("hipEventRecord", e.handle, s.handle)
-        except HipError:
+        except HipError as error:
             with self._lock:
                 self.records_made += 1  # an attempt counts: the pool acquired its event
+            if not injected:
+                self._refused("record_event", s, victims, error)
             raise
         if self.faults is not None:
             self.faults.recorded(e.name, s.label)
@@ -406,9 +439,18 @@ class HipDevice:
         """hipStreamWaitEvent(flags 0): snapshot of the current record; none: no-op."""
         self._guard("stream_wait_event", stream, event)
         s, e = self._live_stream(stream), self._live_event(event)
+        victims = self.faults.event_victims(e.name) if self.faults is not None else ()
+        injected = self._fault("stream_wait_event", s.label, victims)
+        try:
+            self._wait_commands(s, e)
+        except HipError as error:
+            if not injected:
+                self._refused("stream_wait_event", s, victims, error)
+            raise
         if self.faults is not None:
-            self._fault("stream_wait_event", s.label, self.faults.event_victims(e.name))
             self.faults.waited(s.label, e.name)
+
+    def _wait_commands(self, s: HipStream, e: HipEvent) -> None:
         obs = self._observation
         if obs is None or obs.reference is None or e.records == 0:
             self._hip("hipStreamWaitEvent", s.handle, e.handle, 0)
@@ -428,9 +470,7 @@ class HipDevice:
         if self.faults is not None:
             self._fault("query_event", None, self.faults.event_victims(e.name))
         self._count_own_hip_call()
-        ready = hip_ready(hip.hipEventQuery(e.handle), "hipEventQuery")
-        self._surface_work_error(e)
-        return ready
+        return hip_ready(hip.hipEventQuery(e.handle), "hipEventQuery")
 
     def synchronize_event(self, event: HipEvent) -> None:
         """hipEventSynchronize: blocks (GIL released) until the current record is done."""
@@ -439,7 +479,6 @@ class HipDevice:
         if self.faults is not None:
             self._fault("synchronize_event", None, self.faults.event_victims(e.name))
         self._hip("hipEventSynchronize", e.handle)
-        self._surface_work_error(e)
 
     # ------------------------------------------------------------------ faults
 
@@ -449,23 +488,28 @@ class HipDevice:
             self.faults = HipFaults(self.runtime.cpu, plan, seed, now)
 
     def disarm_faults(self) -> None:
-        """Stop injecting (the runtime's lost state is cleared); the log stays."""
+        """Stop injecting (the runtime's lost state is cleared), let the device drain and
+        take the runtime's fault log into `faults.hits` (docs/faults.md)."""
         if self.faults is not None:
-            self.faults.disarm()
+            self.faults.disarm(self._drain)
+
+    def _drain(self) -> None:
+        """Wait until every stream is idle (whatever the device answers: a synchronize
+        only waits here; errors are the fault log's business)."""
+        self._count_own_hip_call()
+        hip.hipDeviceSynchronize()
+
+    def _refused(self, call: str, s: HipStream, victims: tuple[str, ...],
+                 error: HipError) -> None:
+        """A HIP call naming stream `s` failed without an injected fault: the stream's
+        error state may have refused it (logged as "sticky")."""
+        if self.faults is not None:
+            self.faults.refused(call, s.label, int(s.handle), victims, error)
 
     def _fault(self, call: str, stream: str | None, victims: tuple[str, ...]) -> bool:
         """The one fault check of an injectable method: True if the runtime is armed to
         fail the method's next HIP call."""
         return self.faults is not None and self.faults.before(call, stream, victims)
-
-    def _surface_work_error(self, e: HipEvent) -> None:
-        """A work fault before this event's record: the runtime answers its error."""
-        error = self.faults.event_error(e.name) if self.faults is not None else None
-        if error is not None:
-            assert self.faults is not None
-            self.faults.surface(error)
-            self._count_own_hip_call()
-            hip_ready(hip.hipEventQuery(e.handle), "hipEventQuery")
 
     # ------------------------------------------------------------------ observation
 

@@ -8,7 +8,10 @@ is the same on every backend. Three kinds of fault:
     fails with `probability`;
   * `WorkFault`: the device work of one execute fails with a HIP error; the error
     surfaces where HIP surfaces it: at the query/synchronize of the event recorded after
-    it (and of events recorded after work that waited on that event);
+    it, and it is sticky on the stream that ran the work: once the device has run it,
+    the stream executes nothing more, every later record on it completes with the error
+    and every later call naming the stream answers it (a stream that waits on such a
+    record carries the error once, on its next record; docs/faults.md);
   * `DeviceLost`: from `at_us` (µs of the backend's clock since the run was set up) every
     device call fails with a fatal HIP error.
 

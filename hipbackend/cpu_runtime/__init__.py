@@ -92,6 +92,10 @@ def ensure_built() -> Path:
         BUILD, cache_roots(), find_compiler())
 
 
+FAULT_STREAM_ERROR = 1  # hipsemCpuFaultKind (hip_cpu_runtime.h)
+FAULT_SKIPPED = 2
+
+
 class CpuRuntimeLib:
     """ctypes view of the hipsem* extras of a loaded CPU runtime library."""
 
@@ -122,6 +126,17 @@ class CpuRuntimeLib:
         lib.hipsemCpuSetDeviceLost.restype = None
         lib.hipsemCpuDeviceLost.restype = ctypes.c_int
         lib.hipsemCpuClearFaults.restype = None
+        lib.hipsemCpuFailNextCommand.argtypes = [ctypes.c_void_p, ctypes.c_int]
+        lib.hipsemCpuFailNextCommand.restype = None
+        lib.hipsemCpuTagNextCommand.argtypes = [ctypes.c_void_p, ctypes.c_ulonglong]
+        lib.hipsemCpuTagNextCommand.restype = None
+        lib.hipsemCpuStreamError.argtypes = [ctypes.c_void_p]
+        lib.hipsemCpuStreamError.restype = ctypes.c_int
+        lib.hipsemCpuFaultLogEntry.argtypes = [
+            ctypes.c_int, ctypes.POINTER(ctypes.c_int), ctypes.POINTER(ctypes.c_int),
+            ctypes.POINTER(ctypes.c_ulonglong), ctypes.POINTER(ctypes.c_longlong)]
+        lib.hipsemCpuFaultLogEntry.restype = ctypes.c_int
+        lib.hipsemCpuClearFaultLog.restype = None
 
     @property
     def name(self) -> str:
@@ -169,6 +184,35 @@ class CpuRuntimeLib:
     def clear_faults(self) -> None:
         """Undo `set_device_lost` (process-wide) and this thread's `fail_next_call`."""
         self._lib.hipsemCpuClearFaults()
+
+    def clear_fault_log(self) -> None:
+        """Empty the fault log (`fault_log`)."""
+        self._lib.hipsemCpuClearFaultLog()
+
+    def fail_next_command(self, stream: int, hip_error: int) -> None:
+        """The next command enqueued on `stream` (a hipStream_t address) fails with
+        `hip_error` when the stream runs it: the stream enters its sticky error state."""
+        self._lib.hipsemCpuFailNextCommand(ctypes.c_void_p(stream), int(hip_error))
+
+    def tag_next_command(self, stream: int, cookie: int) -> None:
+        """The next command enqueued on `stream` carries `cookie` (> 0) into the fault log."""
+        self._lib.hipsemCpuTagNextCommand(ctypes.c_void_p(stream), int(cookie))
+
+    def stream_error(self, stream: int) -> int:
+        """The stream's sticky error state (a hipError_t; 0: none)."""
+        return int(self._lib.hipsemCpuStreamError(ctypes.c_void_p(stream)))
+
+    def fault_log(self) -> list[tuple[int, int, int, int]]:
+        """The runtime's fault log: (kind, hipError_t, cookie, CLOCK_MONOTONIC ns) per
+        entry, kind 1 a stream entered its error state, 2 an errored stream skipped a
+        tagged command (FAULT_STREAM_ERROR, FAULT_SKIPPED)."""
+        out: list[tuple[int, int, int, int]] = []
+        kind, err = ctypes.c_int(), ctypes.c_int()
+        cookie, t_ns = ctypes.c_ulonglong(), ctypes.c_longlong()
+        while self._lib.hipsemCpuFaultLogEntry(len(out), ctypes.byref(kind), ctypes.byref(err),
+                                               ctypes.byref(cookie), ctypes.byref(t_ns)):
+            out.append((kind.value, err.value, cookie.value, t_ns.value))
+        return out
 
     def host_functions_run(self) -> int:
         return int(self._lib.hipsemCpuHostFunctionsRun())

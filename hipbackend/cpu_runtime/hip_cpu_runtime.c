@@ -28,6 +28,17 @@
  *     independent except through event markers.
  *  8. hipStreamDestroy blocks until the stream's queued work is done, then joins its
  *     thread and frees it.
+ * Sticky stream errors (docs/faults.md). A command armed to fail (hipsemCpuFailNextCommand)
+ * puts its stream into an error state when the stream thread runs it. From then on the
+ * stream executes nothing more: memory operations and waits are skipped, every record
+ * completes its marker with the error (hipEventQuery/hipEventSynchronize answer it), host
+ * functions still run (HIP documents no skipping for hipLaunchHostFunc); every later
+ * enqueueing call naming the stream (hipMemcpyAsync, hipMemsetAsync, hipEventRecord,
+ * hipStreamWaitEvent, hipLaunchHostFunc) and hipStreamSynchronize/hipStreamQuery answer
+ * the error; hipStreamDestroy still succeeds. A stream that waits on a marker completed
+ * with an error is poisoned once: its next record of an event created with
+ * hipEventDisableTiming (the kind the core uses) completes with that error; records of
+ * timing events (hipsem's instrumentation, HipDevice's observation) pass the poison on.
  * The NULL stream is an ordinary (lazily created, never destroyed) stream here: no legacy
  * implicit synchronization with blocking streams. hipMemcpy/hipMemset (synchronous) wait
  * for the NULL stream, then copy on the calling thread. hipFree/hipHostFree synchronize
@@ -62,6 +73,8 @@
 typedef struct marker {
     int refs;
     int done;
+    int error; /* the HIP error it completed with (0: success): a stream's error state
+                * or a waited marker's error (one-shot) */
     struct timespec t_done;
     unsigned long long id; /* serial, for the command trace (hip_cpu_runtime_iree.c) */
 } marker_t;
@@ -79,6 +92,9 @@ typedef struct cmd {
     hipHostFn_t fn;
     void* data;
     int elem;                  /* CMD_SET element size: 1, 2 or 4 bytes (hipMemsetD*) */
+    int fail;                  /* hipsemCpuFailNextCommand: the error it fails with (0: none) */
+    unsigned long long cookie; /* hipsemCpuTagNextCommand: the fault log's tag (0: none) */
+    int timing;                /* CMD_RECORD of a timing event (no hipEventDisableTiming) */
     struct timespec t_enqueue; /* for the command trace */
 } cmd_t;
 
@@ -88,6 +104,10 @@ struct ihipStream_t {
     long pending; /* enqueued and not finished */
     int closing;
     unsigned int flags;
+    int error;                       /* sticky error state (0: none), set by the thread */
+    int poison;                      /* one-shot: a waited marker's error for the next record */
+    int fail_next;                   /* knob: the next command enqueued fails with it */
+    unsigned long long cookie_next;  /* knob: the next command enqueued carries it */
     pthread_t thread;
     pthread_cond_t cv; /* new command or closing */
     struct ihipStream_t* next_live;
@@ -229,6 +249,10 @@ static cmd_t* cmd_new(cmd_kind_t kind) {
 }
 
 static void enqueue(struct ihipStream_t* s, cmd_t* c) { /* g_lock held */
+    c->fail = s->fail_next; /* the per-stream knobs go to the next command enqueued */
+    c->cookie = s->cookie_next;
+    s->fail_next = 0;
+    s->cookie_next = 0;
     if (s->tail != NULL) s->tail->next = c;
     else s->head = c;
     s->tail = c;
@@ -239,16 +263,26 @@ static void enqueue(struct ihipStream_t* s, cmd_t* c) { /* g_lock held */
     pthread_cond_signal(&s->cv);
 }
 
+/* A stream in the error state refuses every enqueueing call with its error (and drops
+ * the knobs armed for the command that is not enqueued). */
+static hipError_t stream_refuses(struct ihipStream_t* s) { /* g_lock held */
+    if (s->error == 0) return hipSuccess;
+    s->fail_next = 0;
+    s->cookie_next = 0;
+    return (hipError_t)s->error;
+}
+
 /* Validate the stream and enqueue `c`, or free it and return the error. */
 static hipError_t submit(hipStream_t stream, cmd_t* c) {
     if (c == NULL) return ret(hipErrorOutOfMemory);
     pthread_mutex_lock(&g_lock);
     struct ihipStream_t* s = resolve_stream(stream);
-    if (s == NULL || s->closing) {
+    hipError_t err = (s == NULL || s->closing) ? hipErrorInvalidHandle : stream_refuses(s);
+    if (err != hipSuccess) {
         marker_release(c->marker);
         pthread_mutex_unlock(&g_lock);
         free(c);
-        return ret(hipErrorInvalidHandle);
+        return ret(err);
     }
     enqueue(s, c);
     pthread_mutex_unlock(&g_lock);
@@ -320,13 +354,46 @@ static void run_memory_op(cmd_t* c) { /* g_lock held on entry and exit */
     pthread_mutex_lock(&g_lock);
 }
 
-static void run_command(cmd_t* c) { /* g_lock held */
-    switch (c->kind) {
-        case CMD_COPY:
-        case CMD_SET: run_memory_op(c); break;
-        case CMD_RECORD: marker_complete(c->marker); break;
-        case CMD_WAIT: wait_marker(c->marker); break;
-        case CMD_HOSTFN: run_host_fn(c); break;
+static void fault_log(int kind, int err, unsigned long long cookie); /* fault injection */
+
+/* A command on a stream in the error state: nothing is executed but host functions; a
+ * record's marker completes with the error; a skipped tagged command is logged. */
+static void skip_command(struct ihipStream_t* s, cmd_t* c) { /* g_lock held */
+    if (c->kind == CMD_RECORD) {
+        c->marker->error = s->error;
+        s->poison = 0;
+        marker_complete(c->marker);
+    } else if (c->kind == CMD_HOSTFN) {
+        run_host_fn(c);
+    } else if (c->cookie != 0) {
+        fault_log(HIPSEM_FAULT_SKIPPED, s->error, c->cookie);
+    }
+}
+
+static void run_command(struct ihipStream_t* s, cmd_t* c) { /* g_lock held */
+    if (s->error != 0) {
+        skip_command(s, c);
+    } else {
+        switch (c->kind) {
+            case CMD_COPY:
+            case CMD_SET: run_memory_op(c); break;
+            case CMD_RECORD:
+                if (!c->timing) { /* one-shot propagation of a waited error; timing */
+                    c->marker->error = s->poison; /* events (instrumentation) pass it on */
+                    s->poison = 0;
+                }
+                marker_complete(c->marker);
+                break;
+            case CMD_WAIT:
+                wait_marker(c->marker);
+                if (s->poison == 0) s->poison = c->marker->error;
+                break;
+            case CMD_HOSTFN: run_host_fn(c); break;
+        }
+        if (c->fail != 0) { /* the command failed: the stream enters the error state */
+            s->error = c->fail;
+            fault_log(HIPSEM_FAULT_STREAM_ERROR, c->fail, c->cookie);
+        }
     }
     marker_release(c->marker);
 }
@@ -343,7 +410,7 @@ static void* stream_main(void* arg) {
         if (s->head == NULL) s->tail = NULL;
         trace_entry_t traced;
         trace_begin(&traced, s, c);
-        run_command(c);
+        run_command(s, c);
         trace_end(&traced);
         free(c);
         g_live[HIPSEM_LIVE_COMMANDS]--;
@@ -433,6 +500,17 @@ static const error_text_t k_errors[] = {
     {hipErrorNotFound, "hipErrorNotFound", "named symbol not found"},
     {hipErrorNotReady, "hipErrorNotReady", "device not ready"},
     {hipErrorNotSupported, "hipErrorNotSupported", "operation not supported"},
+    /* errors only fault injection returns (docs/faults.md) */
+    {hipErrorDeinitialized, "hipErrorDeinitialized", "driver shutting down"},
+    {hipErrorECCNotCorrectable, "hipErrorECCNotCorrectable", "uncorrectable ECC error"},
+    {hipErrorIllegalAddress, "hipErrorIllegalAddress", "an illegal memory access was "
+     "encountered"},
+    {hipErrorLaunchOutOfResources, "hipErrorLaunchOutOfResources", "too many resources "
+     "requested for launch"},
+    {hipErrorLaunchTimeOut, "hipErrorLaunchTimeOut", "the launch timed out"},
+    {hipErrorContextIsDestroyed, "hipErrorContextIsDestroyed", "context is destroyed"},
+    {hipErrorAssert, "hipErrorAssert", "device-side assert triggered"},
+    {hipErrorLaunchFailure, "hipErrorLaunchFailure", "unspecified launch failure"},
     {hipErrorUnknown, "hipErrorUnknown", "unknown error"},
 };
 
@@ -634,8 +712,9 @@ hipError_t hipStreamSynchronize(hipStream_t stream) {
     pthread_mutex_lock(&g_lock);
     struct ihipStream_t* s = resolve_stream(stream);
     if (s != NULL) wait_stream_idle(s);
+    hipError_t err = s == NULL ? hipErrorInvalidHandle : (hipError_t)s->error;
     pthread_mutex_unlock(&g_lock);
-    return s != NULL ? hipSuccess : ret(hipErrorInvalidHandle);
+    return ret(err);
 }
 
 hipError_t hipStreamQuery(hipStream_t stream) {
@@ -644,7 +723,7 @@ hipError_t hipStreamQuery(hipStream_t stream) {
     struct ihipStream_t* s = resolve_stream(stream);
     hipError_t err = s == NULL ? hipErrorInvalidHandle
                      : s->pending > 0 ? hipErrorNotReady
-                                      : hipSuccess;
+                                      : (hipError_t)s->error;
     pthread_mutex_unlock(&g_lock);
     return ret(err);
 }
@@ -657,6 +736,11 @@ hipError_t hipStreamWaitEvent(hipStream_t stream, hipEvent_t event, unsigned int
     if (s == NULL || s->closing || event == NULL || !event_is_live(event)) {
         pthread_mutex_unlock(&g_lock);
         return ret(hipErrorInvalidHandle);
+    }
+    hipError_t refused = stream_refuses(s);
+    if (refused != hipSuccess) {
+        pthread_mutex_unlock(&g_lock);
+        return ret(refused);
     }
     marker_t* m = event->cur; /* rule 3: snapshot; rule 2: none -> no-op */
     cmd_t* c = m != NULL ? cmd_new(CMD_WAIT) : NULL;
@@ -741,6 +825,11 @@ hipError_t hipEventRecord(hipEvent_t event, hipStream_t stream) {
         pthread_mutex_unlock(&g_lock);
         return ret(hipErrorInvalidHandle);
     }
+    hipError_t refused = stream_refuses(s);
+    if (refused != hipSuccess) {
+        pthread_mutex_unlock(&g_lock);
+        return ret(refused);
+    }
     cmd_t* c = cmd_new(CMD_RECORD);
     marker_t* m = c != NULL ? marker_new(2) : NULL; /* one for the event, one for c */
     if (m == NULL) {
@@ -751,6 +840,7 @@ hipError_t hipEventRecord(hipEvent_t event, hipStream_t stream) {
     marker_release(event->cur); /* rule 1: the event now refers to the new record */
     event->cur = m;
     c->marker = m;
+    c->timing = (event->flags & hipEventDisableTiming) == 0;
     enqueue(s, c);
     pthread_mutex_unlock(&g_lock);
     return hipSuccess;
@@ -760,8 +850,9 @@ hipError_t hipEventQuery(hipEvent_t event) {
     GUARD();
     pthread_mutex_lock(&g_lock);
     hipError_t err = (event == NULL || !event_is_live(event)) ? hipErrorInvalidHandle
-                     : (event->cur == NULL || event->cur->done) ? hipSuccess
-                                                                : hipErrorNotReady;
+                     : event->cur == NULL                     ? hipSuccess
+                     : event->cur->done ? (hipError_t)event->cur->error /* failed work */
+                                        : hipErrorNotReady;
     pthread_mutex_unlock(&g_lock);
     return ret(err);
 }
@@ -774,13 +865,16 @@ hipError_t hipEventSynchronize(hipEvent_t event) {
         return ret(hipErrorInvalidHandle);
     }
     marker_t* m = event->cur;
+    hipError_t work = hipSuccess;
     if (m != NULL) {
         m->refs++; /* the event may be re-recorded or destroyed while we wait */
         wait_marker(m);
+        work = (hipError_t)m->error; /* the work before the record failed */
         marker_release(m);
     }
     pthread_mutex_unlock(&g_lock);
-    return ret(hipsem_fault_check(__func__)); /* the device may be lost meanwhile */
+    hipError_t lost = hipsem_fault_check(__func__); /* the device may be lost meanwhile */
+    return ret(lost != hipSuccess ? lost : work);
 }
 
 hipError_t hipEventElapsedTime(float* ms, hipEvent_t start, hipEvent_t stop) {
@@ -794,6 +888,8 @@ hipError_t hipEventElapsedTime(float* ms, hipEvent_t start, hipEvent_t stop) {
         err = hipErrorInvalidHandle;
     } else if (!start->cur->done || !stop->cur->done) {
         err = hipErrorNotReady;
+    } else if (start->cur->error != 0 || stop->cur->error != 0) {
+        err = (hipError_t)(start->cur->error != 0 ? start->cur->error : stop->cur->error);
     } else {
         const struct timespec* a = &start->cur->t_done;
         const struct timespec* b = &stop->cur->t_done;
@@ -854,7 +950,16 @@ int hipsemCpuGetHostFunctionPolicy(void) { return atomic_load(&g_host_fn_policy)
  * point on that thread returns err and does nothing. hipsemCpuSetDeviceLost(after_us, err)
  * loses the device after_us from now: every later entry point but the releases (destroy,
  * free) returns err, and so does a synchronize whose wait ended after it.
- * hipsemCpuClearFaults() disarms both. */
+ * hipsemCpuClearFaults() disarms both.
+ *
+ * Device-work faults are per stream: hipsemCpuFailNextCommand(stream, err) makes the next
+ * command enqueued on `stream` fail with err when the stream thread runs it, which puts
+ * the stream into its sticky error state (top of this file); hipsemCpuTagNextCommand
+ * (stream, cookie) gives the next command enqueued a cookie for the fault log. The log
+ * (hipsemCpuFaultLogEntry) is the runtime's ground truth: each stream error set (the
+ * failing command's cookie) and each tagged command an errored stream skipped, with the
+ * CLOCK_MONOTONIC time the stream thread did it; hipsemCpuClearFaultLog() empties it.
+ * hipsemCpuStreamError(stream) reads a stream's error state (0: none). */
 
 static __thread int t_fail_next;
 static atomic_int g_lost_error;
@@ -894,7 +999,75 @@ int hipsemCpuDeviceLost(void) {
     return at >= 0 && monotonic_ns() >= at;
 }
 
+typedef struct fault_entry {
+    int kind;
+    int err;
+    unsigned long long cookie;
+    long long t_ns;
+} fault_entry_t;
+
+static fault_entry_t* g_fault_log; /* guarded by g_lock */
+static size_t g_fault_log_len, g_fault_log_cap;
+
+static void fault_log(int kind, int err, unsigned long long cookie) { /* g_lock held */
+    if (g_fault_log_len == g_fault_log_cap) {
+        size_t cap = g_fault_log_cap ? 2 * g_fault_log_cap : 64;
+        fault_entry_t* grown = realloc(g_fault_log, cap * sizeof(*grown));
+        if (grown == NULL) return; /* out of memory: the entry is lost, the run goes on */
+        g_fault_log = grown;
+        g_fault_log_cap = cap;
+    }
+    fault_entry_t* e = &g_fault_log[g_fault_log_len++];
+    e->kind = kind;
+    e->err = err;
+    e->cookie = cookie;
+    e->t_ns = monotonic_ns();
+}
+
 void hipsemCpuClearFaults(void) {
     t_fail_next = 0;
     atomic_store(&g_lost_at_ns, -1);
+}
+
+void hipsemCpuClearFaultLog(void) {
+    pthread_mutex_lock(&g_lock);
+    g_fault_log_len = 0;
+    pthread_mutex_unlock(&g_lock);
+}
+
+void hipsemCpuFailNextCommand(hipStream_t stream, int err) {
+    pthread_mutex_lock(&g_lock);
+    struct ihipStream_t* s = resolve_stream(stream);
+    if (s != NULL) s->fail_next = err;
+    pthread_mutex_unlock(&g_lock);
+}
+
+void hipsemCpuTagNextCommand(hipStream_t stream, unsigned long long cookie) {
+    pthread_mutex_lock(&g_lock);
+    struct ihipStream_t* s = resolve_stream(stream);
+    if (s != NULL) s->cookie_next = cookie;
+    pthread_mutex_unlock(&g_lock);
+}
+
+int hipsemCpuStreamError(hipStream_t stream) {
+    pthread_mutex_lock(&g_lock);
+    struct ihipStream_t* s = resolve_stream(stream);
+    int err = s != NULL ? s->error : (int)hipErrorInvalidHandle;
+    pthread_mutex_unlock(&g_lock);
+    return err;
+}
+
+int hipsemCpuFaultLogEntry(int index, int* kind, int* err, unsigned long long* cookie,
+                           long long* t_ns) {
+    pthread_mutex_lock(&g_lock);
+    int found = index >= 0 && (size_t)index < g_fault_log_len;
+    if (found) {
+        const fault_entry_t* e = &g_fault_log[index];
+        *kind = e->kind;
+        *err = e->err;
+        *cookie = e->cookie;
+        *t_ns = e->t_ns;
+    }
+    pthread_mutex_unlock(&g_lock);
+    return found;
 }

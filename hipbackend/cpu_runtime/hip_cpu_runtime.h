@@ -26,14 +26,22 @@ typedef enum hipError_t {
     hipErrorInvalidValue = 1,
     hipErrorOutOfMemory = 2,
     hipErrorNotInitialized = 3,
+    hipErrorDeinitialized = 4,
     hipErrorInvalidMemcpyDirection = 21,
     hipErrorNoDevice = 100,
     hipErrorInvalidDevice = 101,
     hipErrorInvalidContext = 201,
+    hipErrorECCNotCorrectable = 214,
     hipErrorInvalidHandle = 400, /* == hipErrorInvalidResourceHandle */
     hipErrorIllegalState = 401,
     hipErrorNotFound = 500,
     hipErrorNotReady = 600,
+    hipErrorIllegalAddress = 700,
+    hipErrorLaunchOutOfResources = 701,
+    hipErrorLaunchTimeOut = 702,
+    hipErrorContextIsDestroyed = 709,
+    hipErrorAssert = 710,
+    hipErrorLaunchFailure = 719,
     hipErrorNotSupported = 801,
     hipErrorUnknown = 999,
 } hipError_t;
@@ -137,6 +145,17 @@ HIPSEM_EXPORT void hipsemCpuFailNextCall(int err);
 HIPSEM_EXPORT void hipsemCpuSetDeviceLost(double after_us, int err);
 HIPSEM_EXPORT int hipsemCpuDeviceLost(void);
 HIPSEM_EXPORT void hipsemCpuClearFaults(void);
+/* Device-work faults (sticky stream errors; docs/faults.md): the next command enqueued on
+ * `stream` fails with err when the stream runs it (the stream enters its error state) /
+ * carries `cookie` into the fault log; a stream's error state (0: none); entry `index`
+ * of the fault log (1: it exists), `kind` one of HIPSEM_FAULT_*; empty the log. */
+enum hipsemCpuFaultKind { HIPSEM_FAULT_STREAM_ERROR = 1, HIPSEM_FAULT_SKIPPED = 2 };
+HIPSEM_EXPORT void hipsemCpuFailNextCommand(hipStream_t stream, int err);
+HIPSEM_EXPORT void hipsemCpuTagNextCommand(hipStream_t stream, unsigned long long cookie);
+HIPSEM_EXPORT int hipsemCpuStreamError(hipStream_t stream);
+HIPSEM_EXPORT int hipsemCpuFaultLogEntry(int index, int* kind, int* err,
+                                         unsigned long long* cookie, long long* t_ns);
+HIPSEM_EXPORT void hipsemCpuClearFaultLog(void);
 
 #ifdef __cplusplus
 }

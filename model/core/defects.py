@@ -6,7 +6,7 @@ test_defects.py); `hipsem fuzz --list-defects` prints this catalogue.
 
 The first five are the defects of the design's first version (DESIGN.md, "Known defects
 of this design in the wild"); the rest are plausible bugs of the same code. The last
-three (`FAULT_DEFECTS`) live on fault paths: only runs with injected faults show them.
+four (`FAULT_DEFECTS`) live on fault paths: only runs with injected faults show them.
 """
 
 from __future__ import annotations
@@ -37,6 +37,7 @@ class Defect(enum.Enum):
     ACQUIRE_ERROR_HALF_TAKEN = "acquire-error-half-taken"
     ISSUE_FAILURE_KEEPS_SIGNALS = "issue-failure-keeps-signals"
     LOST_DEVICE_HANGS_TEARDOWN = "lost-device-hangs-teardown"
+    COMPLETION_SWALLOWS_REPEAT_ERROR = "completion-swallows-repeat-error"
 
     @property
     def needs_faults(self) -> bool:
@@ -109,7 +110,12 @@ DESCRIPTIONS: dict[Defect, str] = {
     Defect.LOST_DEVICE_HANGS_TEARDOWN: "after the device is lost the completion thread gives "
     "up without retiring what is in flight or marking its queue drained, so shutting the "
     "queue down waits forever",
+    Defect.COMPLETION_SWALLOWS_REPEAT_ERROR: "the completion loop takes a completion event "
+    "that answers the same HIP error as the queue's previous failed completion for a stale "
+    "report of that failure and retires the action OK, although its stream was in the "
+    "error state and skipped its work (a work fault's sticky stream error)",
 }
 
 FAULT_DEFECTS = frozenset({Defect.ACQUIRE_ERROR_HALF_TAKEN, Defect.ISSUE_FAILURE_KEEPS_SIGNALS,
-                           Defect.LOST_DEVICE_HANGS_TEARDOWN})
+                           Defect.LOST_DEVICE_HANGS_TEARDOWN,
+                           Defect.COMPLETION_SWALLOWS_REPEAT_ERROR})

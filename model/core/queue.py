@@ -156,6 +156,8 @@ class DeferredQueue:
         self.work_flag = Flag(f"{name}.work")
         self.completion_flag = Flag(f"{name}.completion")
         self.drained = Flag(f"{name}.drained")
+        # The HIP error of the last failed completion (defect completion-swallows-repeat-error).
+        self._last_completion_error: str | None = None
 
     @property
     def callback_mode(self) -> bool:
@@ -447,6 +449,12 @@ class DeferredQueue:
                 continue
             elif head.state is ActionState.IN_FLIGHT:  # handed off: did the work succeed?
                 failure = yield from self._event_status(head, "query_event")
+            if failure is not None and not failure.fatal:
+                if (failure.hip_name == self._last_completion_error
+                        and Defect.COMPLETION_SWALLOWS_REPEAT_ERROR in self.ctx.defects):
+                    failure = None  # the defect: taken for a stale report, retired OK
+                else:
+                    self._last_completion_error = failure.hip_name
             if (failure is not None and failure.fatal
                     and Defect.LOST_DEVICE_HANGS_TEARDOWN in self.ctx.defects):
                 return  # the defect: the completion thread gives up, never drained

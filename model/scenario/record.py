@@ -131,12 +131,18 @@ class Crash:
 class FaultHit:
     """A fault the device injected (ground truth: the device answered the error).
 
-    `kind` is "call" (a device call failed), "work" (an execute's device work failed) or
-    "lost" (the device was lost; `call` is empty). `stream` is the label of the stream the
-    call named (None if none); `victims` the executes the device can tie the call to:
-    the work it launched, the work a recorded or waited marker follows, or, for
-    create_event, every work launched and not yet followed by a record (empty when the
-    device cannot tell, e.g. a stream wait made before the work is launched).
+    `kind` is "call" (a device call failed), "work" (an execute's device work failed: its
+    stream entered the sticky error state, docs/faults.md), "sticky" (a call naming a
+    stream in the error state answered its error; `call` is the method), "skipped" (a
+    stream in the error state skipped an execute's work; `call` is "launch_work", the
+    time is when the stream reached it) or "lost" (the device was lost; `call` is
+    empty). `occurrence` is the call's 1-based count for "call", else 0. `stream` is the
+    label of the stream the call named or the work ran on (None if none); `victims` the
+    executes the device can tie the hit to: the work it launched or skipped, the work a
+    recorded or waited marker follows, or, for create_event, every work launched and
+    not yet followed by a record (empty when the device cannot tell, e.g. a stream wait
+    made before the work is launched). The kinds "sticky" and "skipped" are additions:
+    records and reports without them mean the same as before.
     """
 
     kind: str

@@ -122,6 +122,11 @@ def _faults(record: RunRecord) -> list[dict[str, Any]]:
 def _fault_text(f: dict[str, Any]) -> str:
     if f["kind"] == "lost":
         return f"device lost at {f['time_us']} us ({f['error']})"
+    if f["kind"] == "skipped":
+        return f"work of {f['victims'][0]} skipped by {f['stream']}: {f['error']} at " \
+            f"{f['time_us']} us"
+    if f["kind"] == "sticky":
+        return f"{f['call']} on {f['stream']} refused: {f['error']} at {f['time_us']} us"
     what = f"work of {f['victims'][0]}" if f["kind"] == "work" else \
         f"{f['call']} #{f['occurrence']}" + (f" on {f['stream']}" if f["stream"] else "")
     return f"{what}: {f['error']} at {f['time_us']} us"

@@ -34,12 +34,20 @@ Rules modelled (numbered as in DESIGN.md, "HIP semantics the model must reproduc
 Faults (docs/faults.md). With a `FaultInjector` armed (`arm_faults`), every injectable
 call first runs one check (`_inject`): once the device is lost every call but a destroy
 answers the lost error; otherwise the injector says whether this occurrence of the call
-fails. A work fault poisons its stream: the next record on it makes a marker that
-completes with the error, and a stream that waits on such a marker is poisoned in turn;
-query/synchronize of an event whose marker completed with an error answer it. After the
-device is lost, streams skip the work they have not started, every later marker completes
-with the lost error, and host functions still run (so that a completion hand-off is
-never lost). Every injected fault is logged in `fault_hits` (ground truth).
+fails; otherwise a call that names a stream in the error state answers that error. A
+work fault is sticky on its stream: when the stream finishes the faulted work, the
+stream enters the error state (`SimStream.error`); from then on it executes nothing
+more: later work is skipped (no span), every later record makes a marker that completes
+with the error, later waits are not executed; host functions still run (HIP documents
+no skipping for hipLaunchHostFunc, docs/faults.md), and destroy_stream still succeeds.
+A stream that waits on a marker that completed with an error is poisoned once (its next
+record carries the error) and does not enter the error state itself: stickiness belongs
+to the stream whose work failed. Query/synchronize of an event whose marker completed
+with an error answer it. After the device is lost, streams skip the work they have not
+started, every later marker completes with the lost error, and host functions still run
+(so that a completion hand-off is never lost). Every injected fault, every call refused
+by a stream's error ("sticky") and every execute whose work an errored stream skipped
+("skipped") is logged in `fault_hits` (ground truth).
 
 Invariant: a stream's `pending` counts the commands enqueued on it and not yet finished;
 a marker's `done` event is triggered exactly when its stream reaches it.
@@ -150,8 +158,8 @@ class _Mailbox:
 class SimStream:
     """A stream handle. `state` is "live", "closing" (being destroyed) or "destroyed"."""
 
-    __slots__ = ("commands", "label", "last_launched", "last_waited", "last_work", "pending",
-                 "poison", "state", "unrecorded")
+    __slots__ = ("commands", "error", "label", "last_launched", "last_waited", "last_work",
+                 "pending", "poison", "state", "unrecorded")
 
     def __init__(self, label: str, commands: _Mailbox) -> None:
         self.label = label
@@ -165,6 +173,9 @@ class SimStream:
         self.unrecorded: str | None = None
         self.last_waited: str | None = None
         self.poison: str | None = None
+        # The sticky error state: the HIP error of work that failed on this stream (None:
+        # none). Set when the stream finishes the faulted work; never cleared.
+        self.error: str | None = None
 
     def __repr__(self) -> str:
         return f"SimStream({self.label}, {self.state}, pending={self.pending})"
@@ -427,7 +438,9 @@ class SimDevice:
                 return
             if self.faults is not None:
                 self.lost()
-            if isinstance(cmd, _Work) and self.lost_error is not None:
+            if s.error is not None and not isinstance(cmd, _HostFn):
+                self._skip(s, cmd)  # the stream's sticky error: it executes nothing more
+            elif isinstance(cmd, _Work) and self.lost_error is not None:
                 pass  # a lost device runs nothing it has not started
             elif isinstance(cmd, _Work):
                 tag, start = cmd.item.tag, env.now
@@ -538,21 +551,38 @@ class SimDevice:
                                f"(the device was lost at {self.lost_us:.1f}us)")
         assert self.faults is not None
         hit = self.faults.call_error(call)
-        if hit is None:
-            return
-        n, error = hit
-        label = stream.label if stream is not None else None
-        self.fault_hits.append(FaultHit("call", call, n, error, float(self.env.now), label,
-                                        victims))
-        raise HipCallError(call, error, f"{call} failed: {error} (injected fault: call #{n})")
+        if hit is not None:
+            n, error = hit
+            label = stream.label if stream is not None else None
+            self.fault_hits.append(FaultHit("call", call, n, error, float(self.env.now),
+                                            label, victims))
+            raise HipCallError(call, error,
+                               f"{call} failed: {error} (injected fault: call #{n})")
+        if stream is not None and stream.error is not None:
+            self.fault_hits.append(FaultHit("sticky", call, 0, stream.error,
+                                            float(self.env.now), stream.label, victims))
+            raise HipCallError(call, stream.error, f"{call} failed: {stream.error} (stream "
+                               f"{stream.label} is in the error state of failed work)")
 
     def _work_done(self, s: SimStream, tag: str) -> None:
         assert self.faults is not None
         error = self.faults.plan.work_error(tag)
         if error is not None:
-            s.poison = error
+            s.error = error  # sticky: the stream executes nothing more
             self.fault_hits.append(FaultHit("work", "", 0, error, float(self.env.now),
                                             s.label, (tag,)))
+
+    def _skip(self, s: SimStream, cmd: _Command) -> None:
+        """A command reached on a stream in the error state: nothing is executed; a
+        record's marker completes with the error, skipped work is logged."""
+        assert s.error is not None
+        if isinstance(cmd, _Record):
+            cmd.marker.error = s.error
+            s.poison = None
+            cmd.marker.done.succeed()
+        elif isinstance(cmd, _Work):
+            self.fault_hits.append(FaultHit("skipped", "launch_work", 0, s.error,
+                                            float(self.env.now), s.label, (cmd.item.tag,)))
 
     def _jittered(self, base: float) -> float:
         """`Timing.cost` of a plain operation whose base cost is `base` (same draws)."""

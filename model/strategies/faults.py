@@ -9,7 +9,9 @@ error come from the injectable tables.
 Distribution: a draw of 0 (Hypothesis draws it often, about 3 cases in 10) has no
 fault; of the others, about 9 in 16 have a call failing at an occurrence (1-4), 1 in 8
 each a work fault and a lost device (at 0-1500 us), 3 in 16 a call failing with a
-probability (0.05-1). A create_event fault comes with an
+probability (0.05-1). A work fault picks an execute followed by another on its queue
+when the scenario has one (its stream's sticky error then has more work to skip or
+refuse, docs/faults.md). A create_event fault comes with an
 event pool of at most 2 events (`with_faults`), so that acquires do create events.
 
 How it shrinks: the kind is one integer draw scrambled by a bijection that keeps 0 at 0
@@ -54,8 +56,17 @@ _KINDS = (0, 1, 1, 1, 1, 1, 1, 1, 1, 2, 2, 3, 3, 4, 4, 4)
 _BITS = 12
 
 
+def followed_executes(scenario: Scenario) -> list[str]:
+    """Executes with a later execute on the same queue (in scenario order), so that the
+    stream error of a work fault has more work to skip or refuse; else every execute."""
+    executes = [op for _, _, op in scenario.ops() if isinstance(op, Execute)]
+    later = [x.id for i, x in enumerate(executes)
+             if any(y.queue == x.queue for y in executes[i + 1:])]
+    return later or [x.id for x in executes]
+
+
 def _plan(kind: int, code: int, scenario: Scenario) -> FaultPlan:
-    executes = [op.id for _, _, op in scenario.ops() if isinstance(op, Execute)]
+    executes = followed_executes(scenario) if kind == 2 else []
     call = SIMPLEST_CALLS[code % len(SIMPLEST_CALLS)]
     error = _ERRORS[(code >> 3) % len(_ERRORS)]
     if kind == 1:
@@ -98,4 +109,4 @@ def with_faults(scenario: st.SearchStrategy[Scenario]) -> st.SearchStrategy[Scen
                                                 st.integers(0, 2)))
 
 
-__all__ = ["SIMPLEST_CALLS", "fault_plans", "with_faults"]
+__all__ = ["SIMPLEST_CALLS", "fault_plans", "followed_executes", "with_faults"]

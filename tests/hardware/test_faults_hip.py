@@ -18,6 +18,7 @@ from model.core.hip_errors import HIP_ERROR_NUMBERS
 from model.faults import FaultPlan
 from model.scenario.checker import check
 from model.scenario.parse import load_scenario
+from model.scenario.record import FaultHit, RunRecord
 from model.scenario.types import Completion, Scenario
 from model.sim.runner import run_sim
 from tests.hardware.conftest import HipKit
@@ -25,7 +26,7 @@ from tests.hardware.conftest import HipKit
 FAULTED = sorted((Path(__file__).resolve().parents[2] / "examples" / "faults").glob("*.json"))
 # Outcomes fixed by the plan alone (no probability, no time): both backends must agree.
 DETERMINED = [p for p in FAULTED if p.stem in ("work-fault", "create-event-oom",
-                                               "record-fails")]
+                                               "record-fails", "sticky-stream")]
 
 
 def test_the_knob_fails_the_next_call_of_this_thread_only(hip_kit: HipKit,
@@ -89,8 +90,15 @@ def test_both_backends_agree_on_a_determined_fault(path: Path, completion: Compl
     sc = _in_mode(path, completion)
     sim, hip = run_sim(sc, 1), HipRun(sc, 1, (), hip_runtime.kind).run()
     assert {k: r.status for k, r in hip.ops.items()} == {k: r.status for k, r in sim.ops.items()}
-    assert [(h.kind, h.call, h.error, h.victims) for h in hip.faults] == \
-        [(h.kind, h.call, h.error, h.victims) for h in sim.faults]
+    # A stream error's refused calls and skipped work depend on how far the host is
+    # ahead of the device (the HIP backend's faulted work can end before its own record
+    # is made, which is then refused); the faults themselves do not.
+    assert [(h.kind, h.call, h.error, h.victims) for h in _injected(hip)] == \
+        [(h.kind, h.call, h.error, h.victims) for h in _injected(sim)]
+
+
+def _injected(record: RunRecord) -> list[FaultHit]:
+    return [h for h in record.faults if h.kind not in ("sticky", "skipped")]
 
 
 @pytest.mark.parametrize("path", FAULTED, ids=lambda p: p.stem)

@@ -14,6 +14,7 @@ from typing import Any
 import jsonschema
 import pytest
 from hypothesis import find, given, settings
+from hypothesis import seed as hypothesis_seed
 
 from model.core.context import CoreContext
 from model.core.defects import Defect
@@ -180,7 +181,9 @@ def test_each_fault_kind_is_injected_and_logged_as_ground_truth() -> None:
     }
     for kind, plan in cases.items():
         record = run_sim(with_plan(sc, plan), 0)
-        assert [h.kind for h in record.faults] == [kind]
+        # (a work fault is sticky on q0: y's later issue there is refused or skipped)
+        assert [h.kind for h in record.faults][:1] == [kind]
+        assert all(h.kind in ("sticky", "skipped") for h in record.faults[1:])
         assert check(with_plan(sc, plan), record) == []
         if kind != "lost":
             assert record.faults[0].victims == ("x",)
@@ -323,6 +326,7 @@ def test_fault_plans_shrink_toward_no_fault_then_the_earliest_simplest() -> None
 def test_drawn_fault_plans_are_valid_scenario_sections() -> None:
     kinds: set[str] = set()
 
+    @hypothesis_seed(0)  # deterministic: an unseeded draw of 150 can miss a kind
     @settings(max_examples=150, database=None, deadline=None)
     @given(with_faults(scenarios(max_ops=8)))
     def valid(sc: Scenario) -> None:
@@ -362,3 +366,74 @@ def test_a_saved_faulted_counterexample_carries_its_plan_and_replays(tmp_path: P
     replayed = load_scenario(saved.scenario_file)
     assert replayed.faults == result.failure.case.scenario.faults and replayed.faults
     assert replayed.replay.defects == ("issue-failure-keeps-signals",)
+
+
+# --------------------------------------------------------------------------- sticky stream
+
+
+MINIMAL = ROOT / "tests" / "property" / "minimal"
+
+
+@pytest.mark.parametrize("completion", list(Completion), ids=lambda c: c.value)
+def test_a_work_fault_fails_every_later_action_of_its_queue_and_nothing_else(
+        completion: Completion) -> None:
+    sc = load_scenario(ROOT / "examples" / "faults" / "sticky-stream.json")
+    sc = dataclasses.replace(sc, settings=dataclasses.replace(sc.settings,
+                                                              completion=completion))
+    for seed in range(3):
+        record = run_sim(sc, seed)
+        statuses = {k: r.status for k, r in record.ops.items()}
+        assert statuses == {"bad": "INTERNAL", "next": "INTERNAL", "later": "INTERNAL",
+                            "after-pause": "INTERNAL", "see-c": "INTERNAL", "other": "OK",
+                            "other-next": "OK", "pause": "OK", "see-u": "OK"}
+        tied = {x for h in record.faults if h.kind in ("skipped", "sticky") for x in h.victims}
+        assert tied == {"next", "later", "after-pause"}  # the device's own account
+        assert all(record.ops[x].start_us is None for x in tied)  # never ran
+        assert check(sc, record) == [] and record.teardown.completed
+
+
+def test_the_checker_flags_a_skipped_execute_that_completes() -> None:
+    sc = load_scenario(MINIMAL / "completion-swallows-repeat-error.json")
+    clean = run_sim(sc, 0)
+    assert [h.kind for h in clean.faults] == ["work", "skipped"] and check(sc, clean) == []
+    bad = copy.deepcopy(clean)
+    bad.ops["x1"].status = "OK"  # the core claims x1 completed although its work was skipped
+    vs = [v for v in check(sc, bad) if v.property == "faults"]
+    assert vs and vs[0].op == "x1" and "skipped the work of x1" in vs[0].message
+    swallowed = run_sim(sc, 0, defects=[Defect.COMPLETION_SWALLOWS_REPEAT_ERROR])
+    assert swallowed.ops["x1"].status == "OK"
+    assert "faults" in {v.property for v in check(sc, swallowed)}
+
+
+def test_each_refused_stream_wait_is_tied_to_an_execute_no_other_fault_explains() -> None:
+    """x1's launch and x2's stream wait are refused by q0's error state: the wait's
+    candidates are both (unlaunched, waiting on C), but x1 is already the launch's."""
+    sc = with_plan(make_scenario({"h0": [
+        execute("x0", "q0", signal={"A": 1}),
+        execute("x1", "q0", wait={"C": 1}),
+        execute("x2", "q0", wait={"C": 1}),
+        execute("x3", "q1", signal={"C": 1}, duration_us=50),
+    ]}, {"A": 0, "C": 0}, ["q0", "q1"], timepoint_pool_capacity=3, max_wait_events=1,
+        completion="thread"), FaultPlan(work=(WorkFault("x0"),)))
+    record = run_sim(sc, 0)
+    assert [(h.kind, h.call) for h in record.faults] == [
+        ("work", ""), ("sticky", "launch_work"), ("sticky", "stream_wait_event")]
+    assert check(sc, record) == []
+
+
+def test_faults_with_overlapping_candidates_are_matched_to_distinct_executes() -> None:
+    """Two refused stream waits on q1: the first (x7's wait on x6) could be x8's or x7's,
+    the second (x8's wait on x1) only x8's; a first-fit choice gives the first to x8 and
+    leaves the second unexplained (found by a campaign with --seeds-per-case 2, seed 5)."""
+    sc = with_plan(make_scenario({"h0": [
+        execute("x8", "q1", wait={"A": 6, "C": 2}, duration_us=100),
+        execute("x6", "q0", signal={"C": 3}, duration_us=1),
+        execute("x7", "q1", wait={"C": 3}, signal={"D": 1}, duration_us=10),
+        execute("x1", "q0", signal={"A": 6}, duration_us=50),
+    ]}, {"A": 0, "B": 0, "C": 0, "D": 0}, ["q0", "q1"], event_pool_capacity=0,
+        timepoint_pool_capacity=1, max_wait_events=1, completion="thread"),
+        FaultPlan(calls=(CallFault("stream_wait_event", "hipErrorLaunchFailure",
+                                   probability=0.5),)))
+    record = run_sim(sc, 1)
+    assert [h.call for h in record.faults] == ["stream_wait_event"] * 2
+    assert check(sc, record) == []

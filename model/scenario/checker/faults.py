@@ -13,7 +13,13 @@ complete (liveness), pools and references balance (conservation). This module ch
   * every fault hit an action: the execute the device ties it to (for a stream wait made
     before the launch, an execute of that queue the device never saw launched; for a
     create_event, one of the executes launched and not yet recorded) ended with the
-    fault's code, or with the lost device's code;
+    fault's code, or with the lost device's code; each fault hit a distinct action, so
+    the hits are matched to executes (augmenting paths) rather than taken first-fit;
+  * a work fault's stream error has exactly its blast radius: every execute whose work
+    the errored stream skipped ("skipped") and every execute whose launch or record the
+    errored stream refused ("sticky") failed with the stream error's code (or the code
+    of another fault the device ties to it, or the lost code); they enter the analysis
+    as failure sources, so their dependents must fail and everything else complete;
   * after a lost device nothing completes that needed the device afterwards: an execute
     that completed OK had its work end by the loss;
   * nothing hangs at teardown: queue shutdown and pool close finished.
@@ -85,32 +91,99 @@ def _execute(scenario: Scenario, op_id: str) -> Execute | None:
     return op[1] if op is not None and isinstance(op[1], Execute) else None
 
 
+# Hits of a stream's sticky error tied to one execute by the device itself: its skipped
+# work, its launch refused, its record refused (the record follows its launch).
+_DIRECT_STICKY = frozenset({"launch_work", "record_event"})
+
+
+def _direct(hit: FaultHit) -> bool:
+    """A stream-error hit the device ties to exactly its victim (module docstring)."""
+    return hit.kind == "skipped" or (hit.kind == "sticky" and hit.call in _DIRECT_STICKY)
+
+
 def fault_facts(scenario: Scenario, record: RunRecord) -> FaultFacts:
     """Resolve each hit to the execute it failed (its candidates' statuses decide)."""
     faulted: dict[str, str] = {}
     lost: str | None = None
     unresolved: list[tuple[FaultHit, tuple[str, ...]]] = []
     published: set[str] = set()
+    # A stream error's direct victims first: each must fail with the code of one of
+    # the faults the device ties to it (several can: skipped, then its record refused).
+    allowed: dict[str, set[str]] = {}
     for hit in record.faults:
+        if hit.kind == "lost":
+            lost = lost or expected_code(hit.error)
+        elif not (hit.call == "stream_wait_event" and hit.stream in scenario.queues):
+            for x in hit.victims:  # (a queue stream's wait names its producer's work)
+                allowed.setdefault(x, set()).add(expected_code(hit.error))
+    for hit in record.faults:
+        if not _direct(hit) or not hit.victims:
+            continue
+        x = hit.victims[0]
+        wanted = allowed[x] | ({lost} if lost else set())
+        status = _status(record, x)
+        if status in wanted:
+            faulted[x] = status
+        else:
+            unresolved.append((hit, hit.victims))
+    direct = frozenset(faulted)
+    lost = None
+    hits: list[tuple[FaultHit, str, tuple[str, ...], list[str]]] = []
+    for hit in record.faults:
+        if _direct(hit):
+            continue
         code = expected_code(hit.error)
         if hit.kind == "lost":
             lost = lost or code
             continue
-        options = tuple(x for x in candidates(scenario, record, hit) if x not in faulted)
+        options = candidates(scenario, record, hit)
         wanted = {code} | ({lost} if lost else set())
         fits = [x for x in options if _status(record, x) in wanted]
         # Several fit (a failure can also have propagated to them): the core's own
         # account of where each failed only orders them; the choice is then judged.
-        fits.sort(key=lambda x: not record.ops[x].message.startswith(_OWN.get(hit.call, "")))
-        if fits:
-            faulted[fits[0]] = code
-            late = hit.call in _AFTER_PUBLISH or (
-                hit.call == "stream_wait_event" and hit.stream not in scenario.queues)
-            if late:
-                published.add(fits[0])
-        else:
+        # An execute no other fault explains comes first (a direct victim of a stream
+        # error can also be the victim of a call fault on it, e.g. its record refused).
+        fits.sort(key=lambda x: (x in direct,
+                                 not record.ops[x].message.startswith(_OWN.get(hit.call, ""))))
+        hits.append((hit, code, options, fits))
+    chosen = _match([fits for _, _, _, fits in hits], direct)
+    for (hit, code, options, _), victim in zip(hits, chosen, strict=True):
+        if victim is None:
             unresolved.append((hit, options))
+            continue
+        if victim not in direct:  # (a direct victim keeps the code it failed with)
+            faulted[victim] = code
+        if hit.call in _AFTER_PUBLISH or (
+                hit.call == "stream_wait_event" and hit.stream not in scenario.queues):
+            published.add(victim)
     return FaultFacts(faulted, lost, frozenset(published), tuple(unresolved))
+
+
+def _match(fits: list[list[str]], shared: frozenset[str]) -> list[str | None]:
+    """One execute per hit, each from its fits, as many hits as possible (augmenting
+    paths; each hit tries its fits in order). Every fault hit a distinct action, except
+    that an execute in `shared` (a stream error's direct victim) can also be a call
+    fault's. None: no execute left for that hit."""
+    owner: dict[str, int] = {}
+
+    def assign(i: int, seen: set[str]) -> bool:
+        for x in fits[i]:
+            if x in shared:
+                continue
+            if x not in seen:
+                seen.add(x)
+                if x not in owner or assign(owner[x], seen):
+                    owner[x] = i
+                    return True
+        return False
+
+    chosen: list[str | None] = [None] * len(fits)
+    for i, options in enumerate(fits):
+        if not assign(i, set()):
+            chosen[i] = next((x for x in options if x in shared), None)
+    for x, i in owner.items():
+        chosen[i] = x
+    return chosen
 
 
 def _status(record: RunRecord, op_id: str) -> str | None:
@@ -121,6 +194,12 @@ def _status(record: RunRecord, op_id: str) -> str | None:
 def _describe(hit: FaultHit) -> str:
     if hit.kind == "work":
         return f"the device work of {hit.victims[0]} failed with {hit.error}"
+    if hit.kind == "skipped":
+        return (f"stream {hit.stream} skipped the work of {hit.victims[0]} (its error "
+                f"state: {hit.error})")
+    if hit.kind == "sticky":
+        return (f"{hit.call} on stream {hit.stream} answered {hit.error} (the stream's "
+                "error state)")
     where = f" on stream {hit.stream}" if hit.stream else ""
     return f"{hit.call} call #{hit.occurrence}{where} failed with {hit.error}"
 

@@ -6,6 +6,12 @@ device end). Hardware records may also carry the device's observation matrix
 (`observed_before`: per execute, the executes whose work was done when its work began);
 when present, it must also show a producer done (or a host signal started before the
 work began).
+
+Faults (docs/faults.md): a stream in a work fault's error state skips later work and
+completes its records with the error, which releases a stream waiting on them; the
+waiting stream's work then runs without its producer and fails (one-shot propagation).
+A wait one of whose producers the device logged as skipped is therefore not judged for
+an execute that did not complete OK.
 """
 
 from __future__ import annotations
@@ -45,6 +51,8 @@ def _observed_problem(c: Ctx, x: Execute, start: float, s: str, v: int,
 
 def check_happens_before(c: Ctx) -> Iterator[Violation]:
     observed = c.record.observed_before
+    skipped = {x for hit in c.record.faults if hit.kind == "skipped" for x in hit.victims}
+    executes = c.ix.execute_by_id
     for x in c.ix.executes:
         r = c.result(x.id)
         if r is None or r.start_us is None:
@@ -52,6 +60,9 @@ def check_happens_before(c: Ctx) -> Iterator[Violation]:
         for s, v in x.wait.items():
             if v <= c.ix.initial[s]:
                 continue
+            if r.status != "OK" and any(executes[p].signal.get(s, -1) >= v
+                                        for p in skipped if p in executes):
+                continue  # released by a skipped producer's failed record (docstring)
             problem = _timed_problem(c, x, r.start_us, s, v)
             if problem is None and observed is not None and x.id in observed:
                 problem = _observed_problem(c, x, r.start_us, s, v, observed[x.id])

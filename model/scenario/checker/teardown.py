@@ -87,6 +87,7 @@ def not_run(scenario: Scenario, record: RunRecord) -> dict[str, str]:
             r = record.ops.get(op.id)
             if r is not None and r.start_us is not None and r.end_us is None:
                 blocked[actor] = op.id
+    skipped = {x: h.stream for h in record.faults if h.kind == "skipped" for x in h.victims}
     for actor, _, op in scenario.ops():
         if not isinstance(op, Execute):
             continue
@@ -94,6 +95,10 @@ def not_run(scenario: Scenario, record: RunRecord) -> dict[str, str]:
         if r is not None and r.start_us is not None:
             continue
         status = final_status(record, op.id)
+        if op.id in skipped:
+            out[op.id] = (f"{status}: issued, but stream {skipped[op.id]} was in the error "
+                          "state of failed work and skipped it (docs/faults.md)")
+            continue
         if r is None or r.submit_us is None:
             where = f" (blocked at {blocked[actor]})" if actor in blocked else ""
             out[op.id] = f"never submitted: actor {actor} did not get there{where}"
