@@ -48,6 +48,7 @@ from rich.table import Table
 from model.argtypes import defect, int_at_least, sim_limit, timing_file
 from model.core.defects import DESCRIPTIONS, Defect
 from model.core.status import HipsemError
+from model.faults import FaultPlan
 from model.fuzz.campaign import CampaignConfig, CampaignResult, Failure, run_campaign
 from model.fuzz.campaign import Progress as CampaignProgress
 from model.fuzz.replay import (
@@ -163,7 +164,21 @@ def failure_table(failure: Failure) -> Table:
         table.add_column(column)
     for actor, _, op in s.ops():
         table.add_row(escape(actor), escape(op.id), escape(_op_text(op)))
+    for what in fault_plan_lines(s.faults):
+        table.add_row("(faults)", "", escape(what))
     return table
+
+
+def fault_plan_lines(plan: FaultPlan) -> list[str]:
+    """The scenario's fault plan, one line per fault (docs/faults.md)."""
+    lines = [f"{c.call} call #{c.at} fails with {c.error}" if c.at is not None else
+             f"each {c.call} call fails with {c.error} with probability {c.probability:g}"
+             for c in plan.calls]
+    lines += [f"the work of {w.execute} fails with {w.error}" for w in plan.work]
+    if plan.device_lost is not None:
+        lost = plan.device_lost
+        lines.append(f"the device is lost at {lost.at_us:g} us ({lost.error})")
+    return lines
 
 
 def print_failure(show: Output, failure: Failure, saved: Saved | None,

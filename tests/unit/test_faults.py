@@ -437,3 +437,46 @@ def test_faults_with_overlapping_candidates_are_matched_to_distinct_executes() -
     record = run_sim(sc, 1)
     assert [h.call for h in record.faults] == ["stream_wait_event"] * 2
     assert check(sc, record) == []
+
+
+# --------------------------------------------------------------------- faults that meet
+
+
+@pytest.mark.parametrize("completion", [Completion.CALLBACK, Completion.THREAD])
+def test_an_execute_hit_by_two_faults_fails_with_either_code(completion: Completion) -> None:
+    """x0's record fails (out of memory) after its work was launched; the work then
+    fails too. x0 fails with the first error to reach the core, and the checker accepts
+    the code of either fault the device ties to it (found by `fuzz --faults`, seed 2)."""
+    sc = make_scenario({"h0": [execute("x0", "q0", signal={"A": 1})]}, {"A": 0}, ["q0"])
+    sc = dataclasses.replace(
+        with_plan(sc, FaultPlan(calls=(CallFault("record_event", "hipErrorOutOfMemory", at=1),),
+                                work=(WorkFault("x0"),))),
+        settings=dataclasses.replace(sc.settings, completion=completion))
+    for seed in range(4):
+        record = run_sim(sc, seed)
+        assert {h.kind for h in record.faults} == {"call", "work"}
+        assert record.ops["x0"].status == "RESOURCE_EXHAUSTED"
+        assert check(sc, record) == []
+        bad = copy.deepcopy(record)  # a code neither fault maps to
+        bad.ops["x0"].status = "ABORTED"
+        assert "faults" in props(sc, bad)
+        bad.ops["x0"].status = "OK"  # its record failed and its work failed: never OK
+        assert "faults" in props(sc, bad)
+
+
+def test_drawn_fault_plans_sometimes_pair_two_faults() -> None:
+    sizes: dict[int, int] = {}
+
+    @hypothesis_seed(0)
+    @settings(max_examples=300, database=None, deadline=None)
+    @given(with_faults(scenarios(max_ops=8)))
+    def count(sc: Scenario) -> None:
+        p = sc.faults
+        n = len(p.calls) + len(p.work) + (p.device_lost is not None)
+        sizes[n] = sizes.get(n, 0) + 1
+
+    count()
+    assert set(sizes) == {0, 1, 2} and sizes[1] > sizes[2] >= 10
+    sc = chain()
+    assert find(fault_plans(sc), lambda p: len(p.calls) + len(p.work) >= 1) == FaultPlan(
+        calls=(CallFault("launch_work", "hipErrorOutOfMemory", at=1),))  # toward one fault

@@ -100,3 +100,19 @@ def test_a_ctrl_c_that_python_swallows_still_stops_the_campaign() -> None:
     assert swallowed and result.interrupted
     assert 3 <= result.examples < 100
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # restored
+
+
+def test_a_printed_counterexample_shows_its_fault_plan() -> None:
+    from model.faults import CallFault, DeviceLost, FaultPlan, WorkFault
+    from model.fuzz.cli import fault_plan_lines
+
+    plan = FaultPlan(calls=(CallFault("create_event", "hipErrorOutOfMemory", at=2),
+                            CallFault("launch_work", "hipErrorInvalidHandle",
+                                      probability=0.25)),
+                     work=(WorkFault("x0"),), device_lost=DeviceLost(50.0))
+    assert fault_plan_lines(plan) == [
+        "create_event call #2 fails with hipErrorOutOfMemory",
+        "each launch_work call fails with hipErrorInvalidHandle with probability 0.25",
+        "the work of x0 fails with hipErrorLaunchFailure",
+        "the device is lost at 50 us (hipErrorNoDevice)"]
+    assert fault_plan_lines(FaultPlan()) == []

@@ -13,13 +13,17 @@ complete (liveness), pools and references balance (conservation). This module ch
   * every fault hit an action: the execute the device ties it to (for a stream wait made
     before the launch, an execute of that queue the device never saw launched; for a
     create_event, one of the executes launched and not yet recorded) ended with the
-    fault's code, or with the lost device's code; each fault hit a distinct action, so
-    the hits are matched to executes (augmenting paths) rather than taken first-fit;
-  * a work fault's stream error has exactly its blast radius: every execute whose work
-    the errored stream skipped ("skipped") and every execute whose launch or record the
-    errored stream refused ("sticky") failed with the stream error's code (or the code
-    of another fault the device ties to it, or the lost code); they enter the analysis
-    as failure sources, so their dependents must fail and everything else complete;
+    fault's code, or with the lost device's code; each call fault hit a distinct action
+    (a failed call ends the action's issue or completion), so the call hits are matched
+    to executes (augmenting paths) rather than taken first-fit;
+  * hits the device ties to exactly one execute — its failed work ("work"), its work the
+    errored stream skipped ("skipped"), its launch or record the errored stream refused
+    ("sticky") — may share it with each other and with a call fault (a plan of several
+    faults: a record fails, then the work already launched fails too): the execute
+    failed with the code of one of the faults the device ties to it, or the lost code
+    (the first to reach the core wins); a work fault's stream error so has exactly its
+    blast radius; these executes enter the analysis as failure sources, so their
+    dependents must fail and everything else complete;
   * after a lost device nothing completes that needed the device afterwards: an execute
     that completed OK had its work end by the loss;
   * nothing hangs at teardown: queue shutdown and pool close finished.
@@ -97,8 +101,10 @@ _DIRECT_STICKY = frozenset({"launch_work", "record_event"})
 
 
 def _direct(hit: FaultHit) -> bool:
-    """A stream-error hit the device ties to exactly its victim (module docstring)."""
-    return hit.kind == "skipped" or (hit.kind == "sticky" and hit.call in _DIRECT_STICKY)
+    """A hit the device ties to exactly its victim (module docstring): failed work, work
+    an errored stream skipped, a launch or record the errored stream refused."""
+    return hit.kind in ("work", "skipped") or (
+        hit.kind == "sticky" and hit.call in _DIRECT_STICKY)
 
 
 def fault_facts(scenario: Scenario, record: RunRecord) -> FaultFacts:
