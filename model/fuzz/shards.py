@@ -277,21 +277,25 @@ class LiveCounts:
 
 
 class _CtrlC:
-    """While entered (in the main thread): SIGINT sets `pressed()` and raises
-    KeyboardInterrupt as Python's default handler does; the previous handler is restored
-    on exit. Elsewhere (another thread) it only answers `pressed()` False."""
+    """While entered (in the main thread): SIGINT sets `pressed()`, and while `raising`
+    also raises KeyboardInterrupt as Python's default handler does (inside a search, to
+    stop it mid-example); outside a search the flag alone stops the loop, so the
+    interrupt cannot land between a shard's end and its bookkeeping. The previous handler
+    is restored on exit. Elsewhere (another thread) `pressed()` stays False."""
 
     def __init__(self) -> None:
         self._pressed = False
         self._previous: Any = None
         self._installed = False
+        self.raising = False
 
     def pressed(self) -> bool:
         return self._pressed
 
     def _handler(self, signum: int, frame: object) -> None:
         self._pressed = True
-        raise KeyboardInterrupt
+        if self.raising:
+            raise KeyboardInterrupt
 
     def __enter__(self) -> _CtrlC:
         if threading.current_thread() is threading.main_thread():
@@ -324,12 +328,18 @@ def run_local(config: CampaignConfig, shards: Sequence[Shard],
                 if on_progress is not None:
                     on_progress(counts)
 
+            if ctrl_c.pressed():  # pressed between two shards
+                interrupted = True
+                break
+            ctrl_c.raising = True
             try:
                 r = run_shard(config, shard, stop=ctrl_c.pressed, report=report)
             except ShardInterrupted as stop:
                 results.append(stop.partial)
                 interrupted = True
                 break
+            finally:
+                ctrl_c.raising = False
             if ctrl_c.pressed():  # stopped by the latch: its interrupt was swallowed
                 results.append(r)
                 interrupted = True

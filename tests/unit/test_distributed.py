@@ -198,7 +198,8 @@ def test_ctrl_c_on_local_workers_stops_them_and_keeps_the_findings(tmp_path: Pat
 
 
 def test_ctrl_c_in_one_process_keeps_the_examples_run() -> None:
-    code, out, _, took, _ = _interrupt(["fuzz", "--examples", "1000000", "--json"], 3.0)
+    code, out, err, took, _ = _interrupt(["fuzz", "--examples", "1000000", "--json"], 3.0)
+    assert out, f"exit {code}, nothing on stdout; stderr:\n{err}"
     summary = json.loads(out)
     assert code == 130 and took < 5
     assert summary["interrupted"] and summary["examples"] > 0
