@@ -248,12 +248,16 @@ def test_rule7_streams_are_independent(hip_device: HipDevice) -> None:
 
 
 def test_rule8_destroy_stream_blocks(hip_device: HipDevice) -> None:
+    """Judged by what ran, not by a duration: the work's length on a calibrated runtime
+    (the CUDA-backed one) is only as exact as a calibration on a loaded machine."""
     d = hip_device
     s = d.create_stream()
-    t0 = time.monotonic()
+    after: list[float] = []
     d.launch_work(s, work("x"))
+    d.launch_host_func(s, lambda: after.append(time.monotonic()))  # runs after the work
     d.destroy_stream(s)
-    assert time.monotonic() - t0 >= LONG_US / 1e6 * 0.9
+    returned = time.monotonic()
+    assert after and after[0] <= returned  # the work and what followed it ran first
     assert s.state == "destroyed"
     with pytest.raises(DeviceError, match="not a live stream"):
         d.launch_work(s, work("y", 1.0))
