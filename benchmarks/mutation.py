@@ -25,9 +25,11 @@ docs/mutation.md for the method, what is excluded and the recorded scores.
    mutant numbering would not match); rerun with `--fresh`.
 4. Test commands and verdicts:
    * fuzz (default): `.venv/bin/hipsem fuzz --json --save-failures <tmpdir>` at its
-     default budget. Exit 0 with an empty `failures` list: survived; exit 1 with a
-     non-empty `failures` list: killed; anything else (exit 2, 3, a traceback exit 1
-     without the JSON summary, ...) is an `error`; past `--timeout`: `timeout`.
+     default budget; fuzz-faults: the same with `--faults` (fault plans drawn, so the
+     core's fault paths are exercised). Exit 0 with an empty `failures` list:
+     survived; exit 1 with a non-empty `failures` list: killed; anything else (exit 2,
+     3, a traceback exit 1 without the JSON summary, ...) is an `error`; past
+     `--timeout`: `timeout`.
    * pytest: `.venv/bin/python -m pytest -q -x -p no:cacheprovider tests/unit
      tests/property` (HIPSEM_PROFILE dev unless set; the Hypothesis database of the copy
      is wiped before each mutant). Exit 0 survived, 1 killed, others `error`.
@@ -74,6 +76,7 @@ EQUIVALENT_FILE = ROOT / "benchmarks" / "mutation_equivalent.json"
 # leading "Defect `...`" (those are found automatically).
 DEFECT_ONLY_FUNCTIONS = {"model/core/pools.py": ("EventPool.flush_in_callback",)}
 FUZZ_TIMEOUT, PYTEST_TIMEOUT = 120.0, 300.0
+FUZZ_MODES = ("fuzz", "fuzz-faults")  # `hipsem fuzz`, `hipsem fuzz --faults`
 MARK = "hipsem-mutation:"
 PYTEST_TARGETS = ("tests/unit", "tests/property")
 
@@ -328,6 +331,7 @@ class Options:
     session: Path
     nice: int
     pytest_args: list[str]
+    modules: list[str] = dataclasses.field(default_factory=list)  # empty: every core module
 
 
 def _need_cosmic_ray() -> None:
@@ -364,7 +368,7 @@ def init_session(opts: Options) -> None:
     from cosmic_ray.work_db import WorkDB, use_db
     from cosmic_ray.work_item import WorkerOutcome, WorkResult
 
-    modules = core_modules()
+    modules = opts.modules or core_modules()
     opts.session.mkdir(parents=True, exist_ok=True)
     _write_config(opts, modules)
     db_path = opts.session / "session.sqlite"
@@ -425,9 +429,10 @@ def _order(item: Any) -> tuple[Any, ...]:
 
 def _test_command(opts: Options, tmp: Path) -> list[str]:
     python = str(ROOT / ".venv" / "bin" / "python")
-    if opts.mode == "fuzz":
-        return [str(ROOT / ".venv" / "bin" / "hipsem"), "fuzz", "--json", "--save-failures",
-                str(tmp)]
+    if opts.mode in FUZZ_MODES:
+        faults = ["--faults"] if opts.mode == "fuzz-faults" else []
+        return [str(ROOT / ".venv" / "bin" / "hipsem"), "fuzz", *faults, "--json",
+                "--save-failures", str(tmp)]
     return [python, "-m", "pytest", "-q", "-x", "-p", "no:cacheprovider",
             *PYTEST_TARGETS, *opts.pytest_args]
 
@@ -752,8 +757,12 @@ def list_excluded() -> None:
 
 def parse_args(argv: list[str] | None) -> tuple[argparse.Namespace, Options]:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--mode", choices=("fuzz", "pytest"), default="fuzz",
-                   help="test command: `hipsem fuzz` at its default budget, or the test suite")
+    p.add_argument("--mode", choices=(*FUZZ_MODES, "pytest"), default="fuzz",
+                   help="test command: `hipsem fuzz` at its default budget, `hipsem fuzz "
+                        "--faults` (fuzz-faults), or the test suite")
+    p.add_argument("--module", action="append", default=None, metavar="PATH",
+                   help="only the mutants of this core module (repeatable; default: all "
+                        "of model/core but the defect switches)")
     p.add_argument("--sample", type=int, default=None, metavar="N",
                    help="run a deterministic random sample of N mutants")
     p.add_argument("--seed", type=int, default=0, help="sample seed (default 0)")
@@ -774,11 +783,16 @@ def parse_args(argv: list[str] | None) -> tuple[argparse.Namespace, Options]:
     args = p.parse_args(argv)
     if args.sample is not None and args.sample < 1:
         p.error("--sample must be >= 1")
-    name = args.mode + (f"-sample{args.sample}-seed{args.seed}" if args.sample else "")
+    modules = sorted(set(args.module)) if args.module else core_modules()
+    unknown = [m for m in modules if m not in core_modules()]
+    if unknown:
+        p.error(f"--module {unknown[0]}: expected one of {', '.join(core_modules())}")
+    name = args.mode + (f"-sample{args.sample}-seed{args.seed}" if args.sample else "") + (
+        "".join(f"-{Path(m).stem}" for m in modules) if args.module else "")
     session = args.session or ROOT / "out" / "mutation" / name
-    timeout = args.timeout or (FUZZ_TIMEOUT if args.mode == "fuzz" else PYTEST_TIMEOUT)
+    timeout = args.timeout or (FUZZ_TIMEOUT if args.mode in FUZZ_MODES else PYTEST_TIMEOUT)
     return args, Options(args.mode, args.sample, args.seed, args.workers, timeout,
-                         session.resolve(), args.nice, args.pytest_arg)
+                         session.resolve(), args.nice, args.pytest_arg, modules)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -797,8 +811,8 @@ def main(argv: list[str] | None = None) -> int:
     if not args.report_only:
         if meta_file.exists():
             meta = json.loads(meta_file.read_text())
-            if meta["sources"] != sources_digest(core_modules()) or \
-                    meta["modules"] != core_modules():
+            modules = opts.modules or core_modules()
+            if meta["sources"] != sources_digest(modules) or meta["modules"] != modules:
                 print(f"{opts.session}: model/core changed since this session was made "
                       f"(commit {meta['commit'][:10]}); rerun with --fresh", file=sys.stderr)
                 return 2
