@@ -653,7 +653,12 @@ class HipDevice:
     def _hip(self, call: str, *args: Any) -> Any:
         """Make one HIP call through hip-python and `hip_check` its result."""
         self._count_own_hip_call()
-        return hip_check(getattr(hip, call)(*args), call)
+        try:
+            return hip_check(getattr(hip, call)(*args), call)
+        except HipError as error:
+            if error.fatal and self.faults is not None:
+                self.faults.answered_lost()  # ground truth: the core is told now
+            raise
 
     def _count_own_hip_call(self) -> None:
         if hostfn.current_host_function() is not None:

@@ -60,6 +60,7 @@ class HipFaults:
         self.injector.arm()
         self.hits: list[FaultHit] = []
         self.lost_us: float | None = None
+        self.lost_answered_us: float | None = None  # a call first answered a fatal error
         self._lock = threading.Lock()
         # Victim bookkeeping (what a failing call can be tied to), per stream label: the
         # last work launched, that work until a record follows, the work the last waited
@@ -132,6 +133,13 @@ class HipFaults:
         with self._lock:
             tag = self.last_waited.get(stream)
             return (tag,) if tag else ()
+
+    def answered_lost(self) -> None:
+        """A HIP call has just answered a fatal error (the device is gone): the first
+        time is logged (`RunRecord.lost_answered_us`)."""
+        with self._lock:
+            if self.lost_answered_us is None:
+                self.lost_answered_us = self.now()
 
     def disarm(self, drain: Callable[[], None]) -> None:
         """Stop injecting; note whether the device was lost (before the runtime forgets),

@@ -232,6 +232,7 @@ class HipRun:
         faults = self.device.faults
         if faults is not None:
             record.faults, record.device_lost_us = list(faults.hits), faults.lost_us
+            record.lost_answered_us = faults.lost_answered_us
         # Device reads block (hipDeviceSynchronize): outside the monitor, so that host
         # functions (which enter it) can still run.
         self._attempt("snapshot", self._read_device, launched)
@@ -320,6 +321,7 @@ class HipRun:
             self.record.conservation_problems.append(f"threads did not exit: {stuck}")
 
     def _teardown_steps(self) -> None:
+        self.record.teardown.started_us = self._now()
         try:
             self.platform.abort(self._actors)
             for thread in self._actors:

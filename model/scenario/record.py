@@ -168,6 +168,8 @@ class Teardown:
     semaphores: dict[str, tuple[int, str]] = field(default_factory=dict)
     # False when teardown did not finish (a queue shutdown or pool close hung).
     completed: bool = True
+    # When the platform began it (µs on the run's clock; None: not recorded).
+    started_us: float | None = None
 
 
 @dataclass(slots=True)
@@ -233,6 +235,9 @@ class RunRecord:
     # in the order it did, and when the device was lost (None: never).
     faults: list[FaultHit] = field(default_factory=list)
     device_lost_us: float | None = None
+    # When a device call first answered the core a fatal error, before teardown began
+    # (the device logged it; None: none did, or not recorded).
+    lost_answered_us: float | None = None
     # False when no hipsem core ran (the IREE backend runs IREE's own driver): there is no
     # core value log to verify, so the checker skips its claim-only properties.
     core_claims: bool = True

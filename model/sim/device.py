@@ -63,7 +63,7 @@ from typing import Any
 
 import simpy
 
-from model.core.hip_errors import HipCallError
+from model.core.hip_errors import FATAL_ERRORS, HipCallError
 from model.core.status import DeviceError, InvalidArgumentError
 from model.device import WorkItem
 from model.faults import FaultInjector, FaultPlan
@@ -234,6 +234,7 @@ class SimDevice:
         self.faults: FaultInjector | None = None
         self.fault_hits: list[FaultHit] = []
         self.lost_error: str | None = None
+        self.lost_answered_us: float | None = None  # first fatal answer to a call
         self.lost_us: float | None = None
         self._lose_at: tuple[float, str] | None = None
 
@@ -390,6 +391,7 @@ class SimDevice:
         if self.faults is not None:
             self._inject("query_event", None, victims=_after(e))
             if e.marker is not None and e.marker.completed and e.marker.error is not None:
+                self._answered(e.marker.error)
                 raise HipCallError("query_event", e.marker.error,
                                    f"query_event({e.name}) failed: {e.marker.error} "
                                    f"(device work before {e.marker.name} failed)")
@@ -418,6 +420,7 @@ class SimDevice:
         if e.marker is None or e.marker.completed:
             done: simpy.Event = self.env.event()
             if e.marker is not None and e.marker.error is not None:
+                self._answered(e.marker.error)
                 done.fail(_marker_error("synchronize_event", e.name, e.marker))
             else:
                 done.succeed()
@@ -511,6 +514,7 @@ class SimDevice:
         start = self.env.now
         yield marker.done
         if marker.error is not None:
+            self._answered(marker.error)
             raise _marker_error("synchronize_event", marker.name.split("@")[0], marker)
         poll = self.timing.sync_poll_us
         if poll > 0:
@@ -547,6 +551,7 @@ class SimDevice:
         """The one fault check of every injectable call (module docstring, Faults)."""
         if self.lost():
             assert self.lost_error is not None
+            self._answered(self.lost_error)
             raise HipCallError(call, self.lost_error, f"{call} failed: {self.lost_error} "
                                f"(the device was lost at {self.lost_us:.1f}us)")
         assert self.faults is not None
@@ -563,6 +568,12 @@ class SimDevice:
                                             float(self.env.now), stream.label, victims))
             raise HipCallError(call, stream.error, f"{call} failed: {stream.error} (stream "
                                f"{stream.label} is in the error state of failed work)")
+
+    def _answered(self, error: str) -> None:
+        """A call is about to answer `error`; the first fatal one is logged (ground truth
+        of when the core was told that the device is gone)."""
+        if error in FATAL_ERRORS and self.lost_answered_us is None:
+            self.lost_answered_us = float(self.env.now)
 
     def _work_done(self, s: SimStream, tag: str) -> None:
         assert self.faults is not None

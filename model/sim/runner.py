@@ -309,6 +309,8 @@ class SimRun:
         self.record.sim_time_us = float(self.env.now)
 
     def _teardown(self) -> SimGen[Any]:
+        self.record.teardown.started_us = float(self.env.now)
+        self.record.lost_answered_us = self.device.lost_answered_us  # before teardown only
         for gen in self._actor_gens:
             gen.close()  # abandons a blocked host wait; its timepoints go back to the pool
         for queue in self.ctx.queues.values():

@@ -480,3 +480,38 @@ def test_drawn_fault_plans_sometimes_pair_two_faults() -> None:
     sc = chain()
     assert find(fault_plans(sc), lambda p: len(p.calls) + len(p.work) >= 1) == FaultPlan(
         calls=(CallFault("launch_work", "hipErrorOutOfMemory", at=1),))  # toward one fault
+
+
+def _parked_at_the_loss() -> Scenario:
+    """x0 is in flight when the device is lost (its completion tells the core); x1 stays
+    parked (B is never signalled) and must fail with the loss, not wait for teardown."""
+    sc = make_scenario({"h0": [
+        execute("x0", "q0", signal={"A": 1}, duration_us=5000.0),
+        execute("x1", "q0", wait={"B": 1}, signal={"C": 1}),
+    ]}, {"A": 0, "B": 0, "C": 0}, ["q0"])
+    return with_plan(sc, FaultPlan(device_lost=DeviceLost(1000.0)))
+
+
+@pytest.mark.parametrize("completion", [Completion.CALLBACK, Completion.THREAD])
+def test_a_parked_action_fails_with_the_loss_once_the_core_is_told(
+        completion: Completion, monkeypatch: pytest.MonkeyPatch) -> None:
+    sc = _parked_at_the_loss()
+    sc = dataclasses.replace(sc, settings=dataclasses.replace(sc.settings,
+                                                              completion=completion))
+    record = run_sim(sc, 0)
+    assert record.lost_answered_us is not None and record.teardown.started_us is not None
+    assert record.lost_answered_us <= record.teardown.started_us
+    assert record.ops["x1"].status == "UNAVAILABLE" and check(sc, record) == []
+    # A core whose loss handling forgets parked actions (they are cancelled at teardown):
+    from model.core.queue import DeferredQueue
+
+    def fail_ready_only(self: DeferredQueue, code: StatusCode, message: str) -> None:
+        while self._ready:
+            for action in self._ready.popleft():
+                self._fail_in_flight(action, code, message)
+
+    monkeypatch.setattr(DeferredQueue, "fail_parked", fail_ready_only)
+    broken = run_sim(sc, 0)
+    assert broken.cancelled_at_teardown == ["x1"]  # parked at the end, cancelled at teardown
+    vs = [v for v in check(sc, broken) if v.property == "faults"]
+    assert vs and vs[0].op == "x1" and "still parked when teardown began" in vs[0].message

@@ -25,7 +25,10 @@ complete (liveness), pools and references balance (conservation). This module ch
     blast radius; these executes enter the analysis as failure sources, so their
     dependents must fail and everything else complete;
   * after a lost device nothing completes that needed the device afterwards: an execute
-    that completed OK had its work end by the loss;
+    that completed OK had its work end by the loss; and once a device call has answered
+    the core the loss (`record.lost_answered_us`, logged by the device), no action is
+    still parked when teardown begins (`teardown.started_us`, the platform's clock) to be
+    cancelled there: the loss fails every pending action;
   * nothing hangs at teardown: queue shutdown and pool close finished.
 """
 
@@ -231,6 +234,15 @@ def check_faults(c: Ctx) -> Iterator[Violation]:
                     "faults", x.id,
                     f"execute {x.id} completed OK, but the device was lost at {lost_at:.3f} "
                     f"us and its work {ended}: a lost device fails what is in flight")
+    answered, started = c.record.lost_answered_us, c.record.teardown.started_us
+    if answered is not None and started is not None and answered <= started:
+        for op_id in c.record.cancelled_at_teardown:
+            yield Violation(
+                "faults", op_id,
+                f"execute {op_id} was still parked when teardown began at {started:.3f} us and "
+                f"was cancelled, but a device call had answered the core the lost device's "
+                f"error at {answered:.3f} us: a lost device fails every pending action with "
+                "its error (DESIGN.md Faults)")
     if c.record.crash is None and not c.record.teardown.completed:
         yield Violation(
             "faults", None,
