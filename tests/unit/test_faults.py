@@ -515,3 +515,24 @@ def test_a_parked_action_fails_with_the_loss_once_the_core_is_told(
     assert broken.cancelled_at_teardown == ["x1"]  # parked at the end, cancelled at teardown
     vs = [v for v in check(sc, broken) if v.property == "faults"]
     assert vs and vs[0].op == "x1" and "still parked when teardown began" in vs[0].message
+
+
+def test_a_failed_device_wait_gives_back_every_bound_event() -> None:
+    """y's three waits are bound to recorded producer events; its first stream wait
+    fails at issue: every one of the three references goes back (conservation)."""
+    ops = [execute(f"x{i}", f"q{i}", signal={s: 1}, duration_us=500.0)
+           for i, s in ((1, "A"), (2, "B"), (3, "C"))]
+    ops += [{"op": "sleep", "id": "pause", "us": 100.0},
+            execute("y", "q0", wait={"A": 1, "B": 1, "C": 1}, signal={"D": 1})]
+    sc = make_scenario({"h0": ops}, {"A": 0, "B": 0, "C": 0, "D": 0},
+                       ["q0", "q1", "q2", "q3"])
+    sc = dataclasses.replace(
+        with_plan(sc, FaultPlan(calls=(CallFault("stream_wait_event", "hipErrorInvalidHandle",
+                                                 at=1),))),
+        settings=dataclasses.replace(sc.settings, completion=Completion.THREAD))
+    for seed in range(3):
+        record = run_sim(sc, seed)
+        assert [h.call for h in record.faults] == ["stream_wait_event"]
+        assert record.ops["y"].status == "INVALID_ARGUMENT"
+        assert all(record.ops[f"x{i}"].status == "OK" for i in (1, 2, 3))
+        assert check(sc, record) == []
