@@ -470,7 +470,11 @@ class HipDevice:
         if self.faults is not None:
             self._fault("query_event", None, self.faults.event_victims(e.name))
         self._count_own_hip_call()
-        return hip_ready(hip.hipEventQuery(e.handle), "hipEventQuery")
+        try:
+            return hip_ready(hip.hipEventQuery(e.handle), "hipEventQuery")
+        except HipError as error:
+            self._answered(error)
+            raise
 
     def synchronize_event(self, event: HipEvent) -> None:
         """hipEventSynchronize: blocks (GIL released) until the current record is done."""
@@ -656,9 +660,14 @@ class HipDevice:
         try:
             return hip_check(getattr(hip, call)(*args), call)
         except HipError as error:
-            if error.fatal and self.faults is not None:
-                self.faults.answered_lost()  # ground truth: the core is told now
+            self._answered(error)
             raise
+
+    def _answered(self, error: HipError) -> None:
+        """A HIP call is about to answer `error`: the first fatal one is logged (ground
+        truth of when the core was told that the device is gone)."""
+        if error.fatal and self.faults is not None:
+            self.faults.answered_lost()
 
     def _count_own_hip_call(self) -> None:
         if hostfn.current_host_function() is not None:

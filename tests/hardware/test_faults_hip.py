@@ -135,3 +135,33 @@ def test_a_probabilistic_plan_draws_the_same_faults_on_both_backends(
         assert check(sc, hip) == [] and check(sc, sim) == []
         fired += len(sim.faults)
     assert fired
+
+
+@pytest.mark.parametrize("completion", [Completion.CALLBACK, Completion.THREAD])
+def test_a_core_that_forgets_parked_actions_on_a_loss_is_flagged_on_hip(
+        completion: Completion, hip_runtime: RuntimeInfo,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The HIP backend logs when a call first answered the loss and when teardown began,
+    so the `faults` property judges a parked action cancelled after the loss there too."""
+    from model.core.queue import DeferredQueue
+    from tests.unit.test_faults import _parked_at_the_loss
+
+    if hip_runtime.cpu is None:
+        pytest.skip("fault injection needs the CPU runtime")
+    sc = _parked_at_the_loss()
+    sc = dataclasses.replace(sc, settings=dataclasses.replace(sc.settings,
+                                                              completion=completion))
+    good = HipRun(sc, 0, (), hip_runtime.kind).run()
+    assert good.lost_answered_us is not None and check(sc, good) == []
+    assert good.ops["x1"].status == "UNAVAILABLE"
+
+    def fail_ready_only(self: DeferredQueue, code: object, message: str) -> None:
+        while self._ready:
+            for action in self._ready.popleft():
+                self._fail_in_flight(action, code, message)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(DeferredQueue, "fail_parked", fail_ready_only)
+    bad = HipRun(sc, 0, (), hip_runtime.kind).run()
+    assert bad.cancelled_at_teardown == ["x1"]
+    assert "faults" in {v.property for v in check(sc, bad)}, (bad.lost_answered_us,
+                                                              bad.teardown.started_us)
