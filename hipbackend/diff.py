@@ -57,7 +57,7 @@ from typing import Any
 from rich.markup import escape
 from rich.table import Table
 
-from model.argtypes import int_at_least, sim_limit, timing_file
+from model.argtypes import cluster_options, int_at_least, sim_limit, timing_file
 from model.output import Output, output
 from model.scenario.checker import check
 from model.scenario.parse import load_scenario
@@ -362,11 +362,7 @@ def _parser() -> argparse.ArgumentParser:
                         "scenario, and only the items that disagree)")
     p.add_argument("--plain", action="store_true",
                    help="plain output even on a terminal (the default into a pipe or file)")
-    where = p.add_mutually_exclusive_group()
-    where.add_argument("--workers", type=int_at_least("--workers", 1), metavar="N",
-                       help="compare the scenarios on N local Dask worker processes")
-    where.add_argument("--scheduler", metavar="ADDRESS",
-                       help="compare them on a Dask cluster, e.g. tcp://host:8786")
+    cluster_options(p, "compare the scenarios", workers_type=int_at_least("--workers", 1))
     return p
 
 

@@ -57,3 +57,15 @@ def timing_file(text: str) -> Timing:
         return load_timing(text)
     except HipsemError as error:
         raise argparse.ArgumentTypeError(str(error)) from None
+
+
+def cluster_options(parser: argparse.ArgumentParser, doing: str, *, docs: str = "",
+                    workers_type: Callable[[str], object] = str) -> None:
+    """`--workers N` or `--scheduler ADDRESS` (one of them): where `doing` runs, on local
+    Dask worker processes or a Dask cluster (docs/distributed.md). `workers_type`
+    checks `--workers` (default: kept as text, for a caller that checks it later)."""
+    where = parser.add_mutually_exclusive_group()
+    where.add_argument("--workers", type=workers_type, metavar="N",
+                       help=f"{doing} on N local Dask worker processes")
+    where.add_argument("--scheduler", metavar="ADDRESS",
+                       help=f"{doing} on a Dask cluster, e.g. tcp://host:8786{docs}")

@@ -45,7 +45,7 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from model.argtypes import defect, int_at_least, sim_limit, timing_file
+from model.argtypes import cluster_options, defect, int_at_least, sim_limit, timing_file
 from model.core.defects import DESCRIPTIONS, Defect
 from model.core.status import HipsemError
 from model.faults import FaultPlan
@@ -115,12 +115,8 @@ def parser() -> argparse.ArgumentParser:
                         "(docs/iree.md)")
     p.add_argument("--database", action="store_true",
                    help="replay and keep failures in .hypothesis/fuzz (not exact by --seed)")
-    where = p.add_mutually_exclusive_group()
-    where.add_argument("--workers", type=int_at_least("--workers", 1), metavar="N",
-                       help="run the shards on N local Dask worker processes")
-    where.add_argument("--scheduler", metavar="ADDRESS",
-                       help="run the shards on a Dask cluster, e.g. tcp://host:8786 "
-                            "(docs/distributed.md)")
+    cluster_options(p, "run the shards", docs=" (docs/distributed.md)",
+                    workers_type=int_at_least("--workers", 1))
     p.add_argument("--shard-size", type=int_at_least("--shard-size", 1), default=SHARD_SIZE,
                    metavar="K", help=f"examples per shard, the unit of work (default "
                    f"{SHARD_SIZE}); findings depend on it, not on where shards run")
@@ -254,16 +250,23 @@ def summary(result: CampaignResult, saved: Saved | None,
     (`scenario`), so nothing is lost when it could not be saved (`save_error` says why)."""
     failures = [] if result.failure is None else failure_entries(
         result.failure, result.config.defects, saved, save_error, replay_args)
+    return {**_campaign_keys(result.config, result.examples, None, result.seconds,
+                             result.found_at, result.limited, result.found_seconds),
+            "failures": failures}
+
+
+def _campaign_keys(config: CampaignConfig, examples: int, shrinks: int | None,
+                   seconds: float, found_at: int | None, limited: int,
+                   seconds_to_find: float | None) -> dict[str, Any]:
+    """The keys both --json objects (one search, sharded) start with."""
     return {
-        "examples": result.examples, "seconds": round(result.seconds, 3),
-        "seed": result.config.seed,
-        "defects": sorted(d.value for d in result.config.defects),
-        "faults": result.config.faults,
-        "found_at": result.found_at,
-        "unjudged_at_limit": result.limited,
-        "seconds_to_find": None if result.found_seconds is None
-        else round(result.found_seconds, 3),
-        "failures": failures,
+        "examples": examples, **({} if shrinks is None else {"shrinks": shrinks}),
+        "seconds": round(seconds, 3), "seed": config.seed,
+        "defects": sorted(d.value for d in config.defects),
+        "faults": config.faults,
+        "found_at": found_at,
+        "unjudged_at_limit": limited,
+        "seconds_to_find": None if seconds_to_find is None else round(seconds_to_find, 3),
     }
 
 
@@ -409,14 +412,8 @@ def sharded_summary(result: ShardedResult, saved: list[Saved | None],
             {"fingerprint": finding.fingerprint, "shard": finding.shard,
              "found_by_shards": list(finding.shards), "minimized": finding.minimized})
     return {
-        "examples": result.examples, "shrinks": result.shrinks,
-        "seconds": round(result.seconds, 3), "seed": result.config.seed,
-        "defects": sorted(d.value for d in result.config.defects),
-        "faults": result.config.faults,
-        "found_at": result.found_at,
-        "unjudged_at_limit": result.limited,
-        "seconds_to_find": None if result.seconds_to_find is None
-        else round(result.seconds_to_find, 3),
+        **_campaign_keys(result.config, result.examples, result.shrinks, result.seconds,
+                         result.found_at, result.limited, result.seconds_to_find),
         "shards": result.shards, "shard_size": result.shard_size,
         "shards_complete": result.complete_shards, "workers": result.workers,
         "interrupted": result.interrupted,

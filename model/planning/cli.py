@@ -41,7 +41,7 @@ from typing import Any
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from model.argtypes import timing_file
+from model.argtypes import cluster_options, timing_file
 from model.core.status import HipsemError
 from model.outpaths import OutputPathError, output_dir, output_file
 from model.output import Output, as_output, output
@@ -89,11 +89,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--warmup-s", metavar="W", help="simulated seconds excluded at the start")
     p.add_argument("--seed", metavar="S", help="seed of replication 0 (replication r: S+r)")
     p.add_argument("--jobs", metavar="J", help="parallel processes (default: CPUs)")
-    where = p.add_mutually_exclusive_group()
-    where.add_argument("--workers", metavar="N",
-                       help="run the sweep on N local Dask worker processes")
-    where.add_argument("--scheduler", metavar="ADDRESS",
-                       help="run the sweep on a Dask cluster, e.g. tcp://host:8786")
+    cluster_options(p, "run the sweep")  # --workers is checked with the other options
     p.add_argument("--what-if", metavar="K=V[,K=V]", action="append", default=[],
                    help="a variant to compare: rate=, duration=, burst=, latency= "
                    "(multipliers), queues= (count), completion=callback|thread; repeatable")
